@@ -8,6 +8,7 @@
 #include <pistache/mime.h>
 
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
@@ -152,6 +153,9 @@ Request Convert(const P::Http::Request& preq) {
   req.method = MethodFromName(P::Http::methodString(preq.method()));
   req.path = preq.resource();
   const auto& q = preq.query();
+  // Pistache keeps the query as a map; rebuild the string for the rare route that wants it.
+  std::string qs = q.as_str();
+  req.query_string = qs.empty() ? qs : qs.substr(1);
   for (auto it = q.parameters_begin(); it != q.parameters_end(); ++it) {
     req.query.emplace_back(PercentDecode(it->first, true), PercentDecode(it->second, true));
   }
@@ -352,7 +356,7 @@ void Server::Impl::Send(P::Http::ResponseWriter& w, const Context& ctx, Response
     log_.Info("request", {{"method", ctx.method_name},
                           {"path", ctx.path},
                           {"status", r.status},
-                          {"durationMs", seconds * 1000.0},
+                          {"durationMs", std::round(seconds * 1e6) / 1000.0},
                           {"requestId", ctx.request_id}});
   }
 }
