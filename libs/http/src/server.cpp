@@ -76,6 +76,9 @@ class Server::Impl {
         in_flight_gauge_(metrics.AddGauge("http_requests_in_flight", "HTTP requests being served")),
         metrics_(metrics) {}
 
+  // Pistache's threads are joined here, first, while every member they may touch still exists.
+  ~Impl() { endpoint_.reset(); }
+
   Status Start();
   void Shutdown(std::chrono::milliseconds deadline);
   void Handle(const P::Http::Request& preq, P::Http::ResponseWriter rw);
@@ -126,6 +129,9 @@ class Server::Impl {
   std::mutex drain_mu_;
   std::condition_variable drain_cv_;
   int64_t in_flight_ = 0;
+  // Responses handed to Pistache but not yet written to the socket: a reply sent from another
+  // thread is only queued, and Pistache's shutdown drops what is still queued.
+  std::atomic<int64_t> pending_writes_{0};
 
   // Replies that arrive after Shutdown must not touch Pistache (its writers hold raw pointers).
   std::shared_mutex stop_mu_;
@@ -208,6 +214,12 @@ void Server::Impl::Shutdown(std::chrono::milliseconds deadline) {
     std::unique_lock<std::mutex> lock(drain_mu_);
     drain_cv_.wait_for(lock, deadline, [&] { return in_flight_ <= 0; });
     if (in_flight_ > 0) log_.Warn("shutdown deadline passed with requests in flight", {{"inFlight", in_flight_}});
+  }
+  // Then let queued replies reach their sockets (bounded: a write to a vanished client may never
+  // settle its promise).
+  auto writes_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (pending_writes_.load() > 0 && std::chrono::steady_clock::now() < writes_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   {
     std::unique_lock<std::shared_mutex> lock(stop_mu_);
@@ -338,17 +350,17 @@ void Server::Impl::Send(P::Http::ResponseWriter& w, const Context& ctx, Response
   for (auto& [name, value] : r.headers) headers.add(std::make_shared<AnyHeader>(name, value));
   if (ctx.method == Method::kHead) r.body.clear();
   auto code = static_cast<P::Http::Code>(r.status);
-  if (r.content_type.empty()) {
-    w.send(code, r.body);
-  } else {
-    P::Http::Mime::MediaType mime;
+  P::Http::Mime::MediaType mime;  // invalid = no Content-Type
+  if (!r.content_type.empty()) {
     try {
       mime = P::Http::Mime::MediaType::fromString(r.content_type);
     } catch (...) {
       mime = P::Http::Mime::MediaType(P::Http::Mime::Type::Application, P::Http::Mime::Subtype::Json);
     }
-    w.send(code, r.body, mime);
   }
+  ++pending_writes_;
+  w.send(code, r.body, mime).then([this](ssize_t) { --pending_writes_; },
+                                  [this](std::exception_ptr) { --pending_writes_; });
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx.start).count();
   requests_.Inc({{"method", ctx.method_name}, {"route", ctx.route}, {"status", std::to_string(r.status)}});
   latency_.Observe({{"method", ctx.method_name}, {"route", ctx.route}}, seconds);
