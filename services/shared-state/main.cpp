@@ -59,6 +59,8 @@ int main(int argc, char** argv) {
   csp::http::Router router;
   csp::shared_state::AddRoutes(router, **store, hub, clock, metrics);
   csp::http::ServerOptions server_options = csp::http::ServerOptionsFrom(common, "shared-state");
+  // Watches may hold a request for up to kMaxWait.
+  server_options.longest_reply = std::chrono::duration_cast<std::chrono::seconds>(csp::shared_state::kMaxWait);
   csp::shared_state::DocumentStore& store_ref = **store;
   server_options.health = [&store_ref] {
     csp::http::HealthReport report;

@@ -185,13 +185,20 @@ Status Server::Impl::Start() {
     // Pistache's own limit covers headers plus body; ours (max_body) is checked first so that the
     // common oversized body gets a JSON 413. Far beyond it Pistache answers by itself.
     size_t pistache_limit = options_.max_body * 2 + 64 * 1024;
+    // Pistache's header and body timers keep running while a parsed request waits for its
+    // answer, and answer 408 when they fire: they must outlast the longest long poll.
+    auto poll_budget = options_.longest_reply + std::chrono::seconds(30);
+    auto header_timeout = options_.longest_reply.count() > 0 ? std::max(options_.header_timeout, poll_budget)
+                                                             : options_.header_timeout;
+    auto body_timeout = options_.longest_reply.count() > 0 ? std::max(options_.body_timeout, poll_budget)
+                                                           : options_.body_timeout;
     auto opts = P::Http::Endpoint::options()
                     .threads(options_.threads)
                     .threadsName(options_.service_name.substr(0, 10) + "-w")
                     .flags(P::Tcp::Options::ReuseAddr)
                     .maxRequestSize(pistache_limit)
-                    .headerTimeout(options_.header_timeout)
-                    .bodyTimeout(options_.body_timeout)
+                    .headerTimeout(header_timeout)
+                    .bodyTimeout(body_timeout)
                     .keepaliveTimeout(options_.keepalive_timeout);
     endpoint_->init(opts);
     endpoint_->setHandler(std::make_shared<PistacheHandler>(this));

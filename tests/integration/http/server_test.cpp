@@ -39,10 +39,11 @@ struct Fixture {
       return http::Response::Json(200, *body);
     });
     router.Get("/throw", [](const http::Request&) -> http::Response { throw std::runtime_error("secret detail"); });
-    router.AddAsync(http::Method::kGet, "/slow", [this](http::Request, http::Reply reply) {
+    router.AddAsync(http::Method::kGet, "/slow", [this](http::Request req, http::Reply reply) {
       ++slow_pending;
-      std::thread([this, reply] {
-        std::this_thread::sleep_for(300ms);  // the slow work being simulated
+      auto hold = std::chrono::milliseconds(std::stoi(req.Query("hold").value_or("300")));
+      std::thread([this, reply, hold] {
+        std::this_thread::sleep_for(hold);  // the slow work being simulated
         --slow_pending;
         reply(http::Response::Json(200, json::Object{{"slow", true}}));
       }).detach();
@@ -190,6 +191,22 @@ TEST_SUITE("http_server") {
     CHECK(authed.PostJson(f.Url("/echo"), json::Object{{"a", 1}})->status == 200);
     http_client::CurlClient wrong(http_client::CurlOptions{"s3creT"});
     CHECK(wrong.PostJson(f.Url("/echo"), json::Object{{"a", 1}})->status == 401);
+  }
+
+  TEST_CASE("a long poll outlives the header and body timeouts") {
+    http::ServerOptions o;
+    o.header_timeout = std::chrono::seconds(1);
+    o.body_timeout = std::chrono::seconds(1);
+    o.longest_reply = std::chrono::seconds(3);
+    Fixture f(o);
+    // /slow answers after 300 ms; hold a second one much longer than the timeouts.
+    auto start = std::chrono::steady_clock::now();
+    http_client::Request req;
+    req.url = f.Url("/slow?hold=2500");
+    auto r = f.client.Send(req);
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(std::chrono::steady_clock::now() - start >= 2400ms);
   }
 
   TEST_CASE("async replies do not block other requests, and shutdown drains them") {

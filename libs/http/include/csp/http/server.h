@@ -44,6 +44,11 @@ struct ServerOptions {
   std::chrono::seconds header_timeout{10};
   std::chrono::seconds body_timeout{10};
   std::chrono::seconds keepalive_timeout{60};
+  // The longest a route may hold a request before answering (long polls). Pistache 0.0.5 keeps
+  // its header/body timers running until the answer and would cut such a request off with a
+  // 408, so when this is set both timeouts are raised to outlast it (a slow client then also
+  // gets that long to send its request: put a proxy in front of untrusted clients).
+  std::chrono::seconds longest_reply{0};
   std::function<HealthReport()> health;  // optional extra checks for /health
 };
 
