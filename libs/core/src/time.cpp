@@ -109,7 +109,7 @@ std::chrono::system_clock::time_point FromUnixMillis(int64_t ms) {
 }
 
 Result<std::chrono::milliseconds> ParseDuration(std::string_view s) {
-  Error bad = InvalidArgument("expected a duration such as 500ms, 2s, 5m, 1h or a number of seconds, got '" +
+  Error bad = InvalidArgument("expected a duration such as 500ms, 2s, 5m, 1h, 7d or a number of seconds, got '" +
                               std::string(s) + "'");
   if (s.empty() || s.size() > 32) return bad;
   size_t p = 0;
@@ -125,6 +125,7 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view s) {
   else if (unit == "ms") factor = 1;
   else if (unit == "m") factor = 60'000;
   else if (unit == "h") factor = 3'600'000;
+  else if (unit == "d") factor = 86'400'000;
   else return bad;
   double ms = v * factor;
   if (ms > 1e15) return bad;

@@ -28,6 +28,7 @@ TEST_SUITE("core") {
     CHECK(*csp::ParseDuration("5m") == milliseconds(300'000));
     CHECK(*csp::ParseDuration("1h") == milliseconds(3'600'000));
     CHECK(*csp::ParseDuration("30") == milliseconds(30'000));
+    CHECK(*csp::ParseDuration("7d") == milliseconds(604'800'000));
     CHECK(*csp::ParseDuration("1.5s") == milliseconds(1500));
     CHECK_FALSE(csp::ParseDuration(""));
     CHECK_FALSE(csp::ParseDuration("-1s"));

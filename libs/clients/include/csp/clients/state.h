@@ -38,7 +38,8 @@ class StateClient {
   // PATCH {"op":"add","path": path,"value": value}: creates missing parents and the document.
   Status Add(const std::string& state_url, const std::string& path, const json::Value& value);
 
-  // PATCH with Content-Type application/json-patch+json (RFC 6902, applied atomically). With a
+  // PATCH with an RFC 6902 array (applied atomically; sent as application/json, which
+  // shared-state reads as JSON Patch because the body is an array). With a
   // non-empty if_match the write happens only if the document is still at that version.
   // Returns the new ETag ("" when none). Errors: kFailedPrecondition (412: changed meanwhile),
   // kNotFound (404), kConflict (409: a "test" op failed), kInvalidArgument (400), kUnavailable,

@@ -21,7 +21,7 @@ Result<std::chrono::system_clock::time_point> ParseIso8601(std::string_view s);
 int64_t ToUnixMillis(std::chrono::system_clock::time_point t);
 std::chrono::system_clock::time_point FromUnixMillis(int64_t ms);
 
-// "500ms", "2s", "5m", "1h", "1.5s", or a bare number of seconds ("30"). Negative: error.
+// "500ms", "2s", "5m", "1h", "7d", "1.5s", or a bare number of seconds ("30"). Negative: error.
 Result<std::chrono::milliseconds> ParseDuration(std::string_view s);
 
 // "1.5s", "250ms", "2m0s"-style short human form for logs and the CLI.

@@ -1,0 +1,776 @@
+#include "runner.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "csp/clients/state.h"
+#include "csp/core/id.h"
+#include "csp/core/time.h"
+#include "csp/json/json.h"
+#include "csp/log/log.h"
+#include "resolve.h"
+
+namespace csp::job_control {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+double RandomUnit() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+// A transport error that means the request never left: nothing can have been applied, and
+// another instance may be tried at once.
+bool IsConnectFailure(const Error& e) {
+  if (e.code != ErrorCode::kUnavailable) return false;
+  const std::string& m = e.message;
+  return m.find("Couldn't connect") != std::string::npos || m.find("Failed to connect") != std::string::npos ||
+         m.find("Connection refused") != std::string::npos || m.find("Could not resolve") != std::string::npos;
+}
+
+bool IsRetryableStatus(int status) { return status == 502 || status == 503 || status == 504; }
+
+// The original's message ("Request failed with status code 400"), plus the service's own error.
+std::string StatusFailure(const http_client::Response& r) {
+  std::string msg = "Request failed with status code " + std::to_string(r.status);
+  if (auto body = r.Json(); body && body->IsObject()) {
+    const json::Value* e = body->Find("error");
+    if (e != nullptr && e->IsString()) msg += ": " + e->AsString();
+    else if (e != nullptr && e->IsObject() && e->Find("message") && e->Find("message")->IsString()) {
+      msg += ": " + e->Find("message")->AsString();
+    }
+  }
+  return msg;
+}
+
+json::Value JobError(const std::string& status, const json::Value& task, const std::string& message) {
+  return json::Object{{"status", status}, {"task", task}, {"error", message}};
+}
+
+std::string Key(int step, int task) { return std::to_string(step) + "/" + std::to_string(task); }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+void RunControl::RequestCancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancel_ = true;
+  cv_.notify_all();
+}
+
+void RunControl::RequestStop() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stop_ = true;
+  cv_.notify_all();
+}
+
+bool RunControl::SleepFor(milliseconds d) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return !cv_.wait_for(lock, d, [&] { return stop_.load() || cancel_.load(); });
+}
+
+bool RunControl::SleepUnlessStopped(milliseconds d) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return !cv_.wait_for(lock, d, [&] { return stop_.load(); });
+}
+
+TaskPool::TaskPool(int threads) {
+  for (int i = 0; i < std::max(1, threads); ++i) {
+    threads_.emplace_back([this] {
+      while (true) {
+        std::function<void()> fn;
+        {
+          std::unique_lock<std::mutex> lock(mu_);
+          cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+          if (queue_.empty()) return;
+          fn = std::move(queue_.front());
+          queue_.erase(queue_.begin());
+        }
+        fn();
+      }
+    });
+  }
+}
+
+TaskPool::~TaskPool() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    cv_.notify_all();
+  }
+  for (auto& t : threads_) t.join();
+}
+
+void TaskPool::Post(std::function<void()> fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  queue_.push_back(std::move(fn));
+  cv_.notify_one();
+}
+
+milliseconds BackoffDelay(const RetryPolicy& policy, int retry, double unit) {
+  double base = static_cast<double>(policy.initial_delay.count()) * std::pow(policy.multiplier, std::max(0, retry - 1));
+  base = std::min(base, static_cast<double>(policy.max_delay.count()));
+  double jittered = base * (0.5 + 0.5 * std::clamp(unit, 0.0, 1.0));
+  return milliseconds(static_cast<int64_t>(std::llround(jittered)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// One run of one job. Lives for the duration of JobRunner::Run.
+
+class JobRunner::Execution {
+ public:
+  Execution(JobRunner& r, JobRow job, JobSpec spec, RunControl& control)
+      : r_(r), job_(std::move(job)), spec_(std::move(spec)), ctl_(control), state_(r.client_, r.options_.state_timeout) {
+    state_.set_request_id(job_.id);
+  }
+
+  std::string Run();
+
+ private:
+  enum class Forward { kDone, kFail, kStop };
+  enum class RevertOutcome { kReverted, kNotReverted, kStop };
+
+  int64_t NowMs() const { return ToUnixMillis(r_.clock_.Now()); }
+  void Event(const std::string& type, json::Object data) { r_.events_.Append(job_.id, type, std::move(data)); }
+  bool Cancelled() const { return ctl_.cancel_requested() || job_.cancel_requested; }
+  bool DeadlinePassed() const { return job_.deadline && NowMs() >= *job_.deadline; }
+  milliseconds Remaining() const {
+    return job_.deadline ? milliseconds(*job_.deadline - NowMs()) : milliseconds(INT64_MAX / 4);
+  }
+  std::string DeadlineMessage() const {
+    return "job deadline of " + std::to_string(JobTimeout().count()) + "ms exceeded";
+  }
+  milliseconds JobTimeout() const { return spec_.timeout.value_or(r_.options_.job_timeout); }
+  const RetryPolicy& PolicyOf(const TaskSpec& t) const { return t.retry ? *t.retry : r_.options_.retry; }
+  milliseconds TimeoutOf(const TaskSpec& t) const { return t.timeout.value_or(r_.options_.task_timeout); }
+
+  Forward RunForward();
+  Forward Fail(json::Value error) {
+    error_ = std::move(error);
+    return Forward::kFail;
+  }
+  bool EnsureState();
+  Result<json::Value> ReadState();
+  void RunStep(int step, const json::Value& snapshot);
+  void RunTask(int step, int task, const json::Value& snapshot);
+  void Dispatch(int step, int task, const json::Value& snapshot);
+  void Call(int step, int task, std::vector<std::string> instances, size_t index, bool resumed);
+  std::string RepeatUrl(const std::string& service_url, const TaskRow& row, const StepSpec& step, const TaskSpec& t);
+  void Succeed(int step, int task, const http_client::Response& reply, int64_t started_ms);
+  void FailTask(int step, int task, const std::string& message, std::optional<int> http_status, bool sent);
+  Status WriteState(const TaskSpec& t, int status, const json::Value& result, int step, int task);
+  bool RunSaga(json::Array& failures);
+  RevertOutcome RevertOne(const TaskRow& row, int previous_attempts, std::string& error);
+
+  JobRunner& r_;
+  JobRow job_;
+  JobSpec spec_;
+  RunControl& ctl_;
+  clients::StateClient state_;
+  std::string state_url_;
+  std::vector<std::vector<TaskRow>> tasks_;  // [step][task]; each entry written by one thread
+  json::Value error_;
+  bool fresh_ = false;
+};
+
+std::string JobRunner::Execution::Run() {
+  if (job_.status == kQueued) {
+    if (ctl_.stop_requested()) return job_.status;
+    int64_t now = NowMs();
+    job_.started_at = now;
+    job_.deadline = now + JobTimeout().count();
+    if (auto s = r_.store_.MarkRunning(job_.id, now, *job_.deadline); !s) return job_.status;
+    job_.status = kRunning;
+    fresh_ = true;
+    Event("job_started", {{"deadline", FormatIso8601(FromUnixMillis(*job_.deadline))}});
+  }
+  if (job_.status == kRunning) {
+    Forward f = RunForward();
+    if (f == Forward::kStop) return job_.status;
+    if (f == Forward::kDone) {
+      if (auto s = r_.store_.FinishJob(job_.id, kCompleted, NowMs(), json::Value()); !s) return job_.status;
+      r_.events_.JobEnded(job_.id);
+      return kCompleted;
+    }
+    std::string end = Cancelled() ? kCancelled : kFailed;
+    if (auto s = r_.store_.MarkReverting(job_.id, error_, end); !s) return job_.status;
+    job_.status = kReverting;
+    job_.error = error_;
+    job_.end_status = end;
+    Event("job_reverting", {{"error", error_}});
+  }
+  if (job_.status == kReverting) {
+    json::Array failures;
+    if (!RunSaga(failures)) return job_.status;
+    std::string status = failures.empty() ? (job_.end_status.empty() ? std::string(kFailed) : job_.end_status)
+                                          : std::string(kRevertFailed);
+    json::Value error = job_.error.IsObject() ? job_.error : JobError("error", json::Value(), "job failed");
+    if (!failures.empty()) error.Set("revertFailures", json::Value(std::move(failures)));
+    if (auto s = r_.store_.FinishJob(job_.id, status, NowMs(), error); !s) return job_.status;
+    r_.events_.JobEnded(job_.id);
+    return status;
+  }
+  return job_.status;
+}
+
+JobRunner::Execution::Forward JobRunner::Execution::RunForward() {
+  if (!EnsureState()) return ctl_.stop_requested() ? Forward::kStop : Forward::kFail;
+  auto rows = r_.store_.ListTasks(job_.id);
+  if (!rows) return Fail(JobError("error", json::Value(), "cannot read the job's tasks: " + rows.error().message));
+  tasks_.assign(spec_.steps.size(), {});
+  for (size_t i = 0; i < spec_.steps.size(); ++i) tasks_[i].resize(spec_.steps[i].tasks.size());
+  for (auto& row : *rows) {
+    if (row.step < static_cast<int>(tasks_.size()) && row.task < static_cast<int>(tasks_[row.step].size())) {
+      tasks_[row.step][row.task] = std::move(row);
+    }
+  }
+  for (size_t i = 0; i < spec_.steps.size(); ++i) {
+    const StepSpec& step = spec_.steps[i];
+    int si = static_cast<int>(i);
+    if (ctl_.stop_requested()) return Forward::kStop;
+    if (Cancelled()) return Fail(JobError("cancelled", json::Value(), "cancelled by request"));
+    if (DeadlinePassed()) return Fail(JobError("error", json::Value(), DeadlineMessage()));
+    if (step.Skipped()) {
+      if (fresh_) Event("step_skipped", {{"step", si}, {"name", step.name}});
+      continue;
+    }
+    bool open = std::any_of(tasks_[i].begin(), tasks_[i].end(), [](const TaskRow& t) {
+      return t.status == kTaskPending || t.status == kTaskDispatched;
+    });
+    if (open) {
+      Event("step_started", {{"step", si}, {"name", step.name}});
+      json::Value snapshot = json::Object{};
+      if (step.ReadsState()) {
+        auto s = ReadState();
+        if (!s && ctl_.stop_requested()) return Forward::kStop;
+        if (!s) return Fail(JobError("error", json::Value(), s.error().message));
+        snapshot = std::move(*s);
+      }
+      RunStep(si, snapshot);
+      fresh_ = true;  // later steps run for the first time in this run
+    }
+    for (size_t j = 0; j < tasks_[i].size(); ++j) {
+      const TaskRow& t = tasks_[i][j];
+      if (t.status != kTaskFailed) continue;
+      json::Value error = JobError("error", json::Value(step.tasks[j].Label()), t.error);
+      error.Set("step", si);
+      error.Set("taskIndex", static_cast<int>(j));
+      return Fail(std::move(error));
+    }
+    bool unfinished = std::any_of(tasks_[i].begin(), tasks_[i].end(), [](const TaskRow& t) {
+      return t.status == kTaskPending || t.status == kTaskDispatched;
+    });
+    if (unfinished) {
+      if (ctl_.stop_requested()) return Forward::kStop;
+      if (Cancelled()) return Fail(JobError("cancelled", json::Value(), "cancelled by request"));
+      return Fail(JobError("error", json::Value(), DeadlineMessage()));
+    }
+  }
+  return Forward::kDone;
+}
+
+bool JobRunner::Execution::EnsureState() {
+  state_url_ = !job_.state_url.empty() ? job_.state_url : spec_.shared_state_url;
+  if (job_.seeded) return true;
+  if (state_url_.empty()) {
+    if (!spec_.UsesState()) {
+      // The original ignores sharedState without a URL; so do we when no task needs state.
+      (void)r_.store_.MarkSeeded(job_.id);
+      job_.seeded = true;
+      return true;
+    }
+    auto base = r_.directory_.SharedStateUrl();
+    if (!base) {
+      error_ = JobError("error", json::Value(), "cannot create a state document for the job: " + base.error().message);
+      return false;
+    }
+    std::string id = "job-" + job_.id;
+    json::Value content = spec_.shared_state ? *spec_.shared_state : json::Value(json::Object{});
+    auto created = state_.Create(*base, id, content);
+    std::string url;
+    if (created) {
+      url = *created;
+    } else if (created.error().code == ErrorCode::kAlreadyExists) {
+      // Created by an earlier run that crashed before recording it: seed it again (idempotent).
+      url = *base + "/state/" + id;
+      if (spec_.shared_state) {
+        if (auto s = state_.Merge(url, *spec_.shared_state); !s) {
+          error_ = JobError("error", json::Value(), "cannot seed the state document: " + s.error().message);
+          return false;
+        }
+      }
+    } else {
+      error_ = JobError("error", json::Value(), "cannot create a state document for the job: " + created.error().message);
+      return false;
+    }
+    if (auto s = r_.store_.SetStateUrl(job_.id, url, true); !s) {
+      error_ = JobError("error", json::Value(), "cannot record the state document: " + s.error().message);
+      return false;
+    }
+    state_url_ = url;
+    job_.state_url = url;
+    job_.seeded = true;
+    Event("state_created", {{"stateURL", url}});
+    return true;
+  }
+  if (!spec_.UsesState() && !spec_.shared_state) {
+    // Named but never read or written: nothing to check or call.
+    job_.seeded = true;
+    return true;
+  }
+  Status allowed = Ok();
+  for (int attempt = 1; attempt <= r_.options_.retry.max_attempts; ++attempt) {
+    allowed = r_.directory_.CheckAllowed(state_url_);
+    if (allowed || allowed.error().code != ErrorCode::kUnavailable) break;
+    if (!ctl_.SleepUnlessStopped(BackoffDelay(r_.options_.retry, attempt, RandomUnit()))) break;
+  }
+  if (!allowed) {
+    error_ = JobError("error", json::Value(), "sharedStateURL: " + allowed.error().message);
+    return false;
+  }
+  if (spec_.shared_state) {
+    Status merged = Ok();
+    for (int attempt = 1; attempt <= 3; ++attempt) {
+      merged = state_.Merge(state_url_, *spec_.shared_state);
+      if (merged || merged.error().code != ErrorCode::kUnavailable) break;
+      if (!ctl_.SleepUnlessStopped(BackoffDelay(r_.options_.retry, attempt, RandomUnit()))) break;
+    }
+    if (!merged) {
+      error_ = JobError("error", json::Value(), "cannot seed the state document: " + merged.error().message);
+      return false;
+    }
+    Event("state_seeded", {{"stateURL", state_url_}});
+  }
+  if (job_.state_url.empty()) {
+    auto s = r_.store_.SetStateUrl(job_.id, state_url_, true);
+    (void)s;
+  } else {
+    auto s = r_.store_.MarkSeeded(job_.id);
+    (void)s;
+  }
+  job_.seeded = true;
+  return true;
+}
+
+Result<json::Value> JobRunner::Execution::ReadState() {
+  if (state_url_.empty()) return json::Value(json::Object{});
+  Error last;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    auto doc = state_.Get(state_url_);
+    if (doc) return std::move(doc->content);
+    if (doc.error().code == ErrorCode::kNotFound) return json::Value(json::Object{});
+    last = doc.error();
+    if (last.code != ErrorCode::kUnavailable && last.code != ErrorCode::kDeadlineExceeded) break;
+    if (!ctl_.SleepUnlessStopped(BackoffDelay(r_.options_.retry, attempt, RandomUnit()))) break;
+  }
+  return Error(last.code, "cannot read the state document " + state_url_ + ": " + last.message);
+}
+
+void JobRunner::Execution::RunStep(int step, const json::Value& snapshot) {
+  const StepSpec& spec = spec_.steps[step];
+  std::vector<int> open;
+  for (size_t j = 0; j < tasks_[step].size(); ++j) {
+    const std::string& s = tasks_[step][j].status;
+    if (s == kTaskPending || s == kTaskDispatched) open.push_back(static_cast<int>(j));
+  }
+  if (spec.concurrency == Concurrency::kSequential || open.size() == 1) {
+    for (int j : open) {
+      RunTask(step, j, snapshot);
+      if (tasks_[step][j].status == kTaskFailed) break;
+    }
+    return;
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t remaining = open.size();
+  for (int j : open) {
+    r_.pool_.Post([&, j] {
+      RunTask(step, j, snapshot);
+      std::lock_guard<std::mutex> lock(mu);
+      if (--remaining == 0) cv.notify_all();
+    });
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return remaining == 0; });
+}
+
+void JobRunner::Execution::RunTask(int step, int task, const json::Value& snapshot) {
+  TaskRow& row = tasks_[step][task];
+  if (row.status == kTaskDispatched) {
+    // In flight when the previous run stopped: ask again, by the same requestId, where it went.
+    Event("task_resumed", {{"step", step}, {"task", task}, {"tag", row.label}, {"requestId", row.request_id}});
+    Call(step, task, {row.service_url}, 0, true);
+    return;
+  }
+  if (row.status != kTaskPending) return;
+  if (ctl_.stop_requested() || Cancelled() || DeadlinePassed()) return;
+  Dispatch(step, task, snapshot);
+}
+
+void JobRunner::Execution::Dispatch(int step, int task, const json::Value& snapshot) {
+  const StepSpec& sspec = spec_.steps[step];
+  const TaskSpec& t = sspec.tasks[task];
+  TaskRow& row = tasks_[step][task];
+  int64_t started = NowMs();
+  row.started_at = started;
+  const RetryPolicy& policy = PolicyOf(t);
+
+  // Where to send it: lookups fail fast on "not found", and retry while discovery is down.
+  Result<std::vector<std::string>> instances = Error(ErrorCode::kInternal, "not looked up");
+  for (int attempt = 1; attempt <= policy.max_attempts; ++attempt) {
+    instances = r_.directory_.Instances(t);
+    if (instances || instances.error().code != ErrorCode::kUnavailable || attempt == policy.max_attempts) break;
+    if (!ctl_.SleepUnlessStopped(BackoffDelay(policy, attempt, RandomUnit()))) return;
+  }
+  if (!instances) return FailTask(step, task, instances.error().message, std::nullopt, false);
+
+  std::string rel = t.mode.value_or(sspec.rel);
+  std::string selector = !t.url.empty() ? "url:" + t.url : !t.service_name.empty() ? "name:" + t.service_name : "tag:" + t.tag;
+  size_t n = instances->size();
+  size_t index = r_.directory_.NextIndex(selector) % n;
+  // The forms of the chosen instance, else of the next one; a round of failures is retried like
+  // a call (the service may be restarting).
+  Result<std::optional<std::string>> href = Error(ErrorCode::kInternal, "no instance");
+  for (int attempt = 1; attempt <= policy.max_attempts && !href; ++attempt) {
+    if (attempt > 1 && !ctl_.SleepUnlessStopped(BackoffDelay(policy, attempt - 1, RandomUnit()))) return;
+    for (size_t k = 0; k < n; ++k) {
+      size_t i = (index + k) % n;
+      href = r_.directory_.FormHref((*instances)[i], rel);
+      if (href) {
+        index = i;
+        break;
+      }
+      r_.directory_.Forget((*instances)[i]);
+    }
+  }
+  if (!href) return FailTask(step, task, href.error().message, std::nullopt, false);
+  if (!href->has_value()) {
+    // The original's rule: a service without a form for this mode skips the task (not an error).
+    row.status = kTaskSkipped;
+    row.error = "unknown mode '" + rel + "'";
+    row.service_url = (*instances)[index];
+    row.finished_at = NowMs();
+    (void)r_.store_.FinishTask(job_.id, row);
+    Event("task_skipped", {{"step", step}, {"task", task}, {"tag", t.Label()}, {"reason", "unknown mode"}, {"mode", rel}});
+    return;
+  }
+  if (auto s = r_.directory_.CheckAllowed(**href); !s) {
+    return FailTask(step, task, s.error().message, std::nullopt, false);
+  }
+
+  row.request_id = NewUuid();
+  row.service_url = (*instances)[index];
+  row.endpoint = **href;
+  row.request = BuildRequestBody(t.input, snapshot, row.request_id);
+  row.attempts = 1;
+  row.sent = true;  // from here on the outcome is unknown until recorded
+  if (auto s = r_.store_.MarkDispatched(job_.id, row); !s) {
+    row.sent = false;
+    return FailTask(step, task, "cannot record the dispatch: " + s.error().message, std::nullopt, false);
+  }
+  row.status = kTaskDispatched;
+  Event("task_dispatched", {{"step", step}, {"task", task}, {"tag", t.Label()}, {"service", row.service_url},
+                            {"url", row.endpoint}, {"requestId", row.request_id}, {"attempt", 1}});
+  Call(step, task, std::move(*instances), index, false);
+}
+
+std::string JobRunner::Execution::RepeatUrl(const std::string& service_url, const TaskRow& row, const StepSpec& step,
+                                            const TaskSpec& t) {
+  // Only an execute is repeated through /repeat; a call made to another rel (a revert step, say)
+  // is sent again to the same endpoint.
+  std::string rel = t.mode.value_or(step.rel);
+  if (rel != "execute") return row.endpoint;
+  auto href = r_.directory_.FormHref(service_url, "repeat");
+  if (href && href->has_value()) return **href;
+  return service_url + "/repeat";
+}
+
+void JobRunner::Execution::Call(int step, int task, std::vector<std::string> instances, size_t index, bool resumed) {
+  const StepSpec& sspec = spec_.steps[step];
+  const TaskSpec& t = sspec.tasks[task];
+  TaskRow& row = tasks_[step][task];
+  const RetryPolicy& policy = PolicyOf(t);
+  int64_t started = row.started_at.value_or(NowMs());
+  bool maybe_sent = resumed;  // a resumed call may have been applied before the crash
+  std::string body = json::Dump(row.request);
+  std::string last_error;
+  std::optional<int> last_status;
+
+  for (int n = 0; n < policy.max_attempts; ++n) {
+    bool first = n == 0 && !resumed;
+    std::string url = first ? row.endpoint : RepeatUrl(row.service_url, row, sspec, t);
+    if (!first) {
+      row.attempts += 1;
+      row.endpoint = url;
+      (void)r_.store_.RecordAttempt(job_.id, step, task, row.attempts, row.service_url, url, true);
+      Event("task_dispatched", {{"step", step}, {"task", task}, {"tag", t.Label()}, {"service", row.service_url},
+                                {"url", url}, {"requestId", row.request_id}, {"attempt", row.attempts}});
+    }
+    milliseconds remaining = Remaining();
+    if (remaining.count() <= 0) {
+      last_error = DeadlineMessage();
+      break;
+    }
+    http_client::Request req;
+    req.method = "POST";
+    req.url = url;
+    req.body = body;
+    req.request_id = job_.id;
+    req.timeout = std::min(TimeoutOf(t), remaining);
+    auto reply = r_.client_.Send(req);
+    bool moved = false;
+    if (reply && reply->ok()) return Succeed(step, task, *reply, started);
+    if (reply) {
+      maybe_sent = true;
+      last_status = reply->status;
+      last_error = StatusFailure(*reply);
+      if (!IsRetryableStatus(reply->status)) break;
+    } else if (IsConnectFailure(reply.error())) {
+      last_error = reply.error().message;
+      r_.directory_.Forget(row.service_url);
+      if (!resumed && instances.size() > 1) {
+        index = (index + 1) % instances.size();
+        row.service_url = instances[index];
+        moved = true;
+      }
+    } else {
+      maybe_sent = true;
+      last_error = reply.error().message;
+      if (reply.error().code == ErrorCode::kInvalidArgument) break;
+    }
+    if (n + 1 >= policy.max_attempts) break;
+    if (r_.hooks_.task_retried) r_.hooks_.task_retried();
+    milliseconds delay = moved ? milliseconds(0) : BackoffDelay(policy, n + 1, RandomUnit());
+    if (delay >= Remaining()) {
+      last_error += " (" + DeadlineMessage() + ")";
+      break;
+    }
+    if (!ctl_.SleepUnlessStopped(delay)) return;  // shutdown: stays "dispatched", resumed later
+  }
+  if (last_error.empty()) last_error = "no attempt was made";
+  FailTask(step, task, last_error, last_status, maybe_sent);
+}
+
+Status JobRunner::Execution::WriteState(const TaskSpec& t, int status, const json::Value& result, int step, int task) {
+  Error last = Internal("state write not attempted");
+  for (int round = 0; round < r_.options_.state_write_attempts; ++round) {
+    auto doc = state_.Get(state_url_);
+    json::Value content = json::Object{};
+    std::string etag;
+    bool missing = false;
+    if (doc) {
+      content = std::move(doc->content);
+      etag = doc->etag;
+    } else if (doc.error().code == ErrorCode::kNotFound) {
+      missing = true;
+    } else {
+      last = doc.error();
+      if (last.code != ErrorCode::kUnavailable && last.code != ErrorCode::kDeadlineExceeded) break;
+      if (!ctl_.SleepUnlessStopped(BackoffDelay(r_.options_.retry, round + 1, RandomUnit()))) break;
+      continue;
+    }
+    auto patch = BuildStorePatch(t.store, status, result, content);
+    if (!patch) return patch.error();
+    if (patch->AsArray().empty()) return Ok();
+    if (missing) {
+      // The original's PATCH creates a missing document; an empty merge does that here.
+      if (auto s = state_.Merge(state_url_, json::Object{}); !s) last = s.error();
+      continue;
+    }
+    auto written = state_.ApplyPatch(state_url_, *patch, etag);
+    if (written) {
+      Event("state_written", {{"step", step}, {"task", task}, {"stateURL", state_url_},
+                              {"paths", static_cast<int>(patch->AsArray().size())}});
+      return Ok();
+    }
+    last = written.error();
+    if (last.code == ErrorCode::kFailedPrecondition || last.code == ErrorCode::kNotFound) continue;
+    if (last.code != ErrorCode::kUnavailable && last.code != ErrorCode::kDeadlineExceeded) break;
+    if (!ctl_.SleepUnlessStopped(BackoffDelay(r_.options_.retry, round + 1, RandomUnit()))) break;
+  }
+  return Error(last.code, "cannot write the result to " + state_url_ + ": " + last.message);
+}
+
+void JobRunner::Execution::Succeed(int step, int task, const http_client::Response& reply, int64_t started_ms) {
+  const TaskSpec& t = spec_.steps[step].tasks[task];
+  TaskRow& row = tasks_[step][task];
+  json::Value result = ReplyValue(reply.status, reply.MediaType(), reply.body);
+  if (!t.store.empty()) {
+    if (auto s = WriteState(t, reply.status, result, step, task); !s) {
+      if (ctl_.stop_requested()) return;  // stays dispatched: resumed, the repeat replays the reply
+      row.result = std::move(result);
+      return FailTask(step, task, s.error().message, reply.status, true);
+    }
+  }
+  row.status = kTaskSucceeded;
+  row.http_status = reply.status;
+  row.result = std::move(result);
+  row.error.clear();
+  row.sent = true;
+  row.finished_at = NowMs();
+  if (auto s = r_.store_.FinishTask(job_.id, row); !s) {
+    log::Logger("job-control").Error("cannot record a task outcome", {{"jobId", job_.id}, {"error", s.error().message}});
+  }
+  int64_t duration = *row.finished_at - started_ms;
+  if (r_.hooks_.task_finished) r_.hooks_.task_finished(static_cast<double>(duration) / 1000.0, true);
+  Event("task_succeeded", {{"step", step}, {"task", task}, {"tag", t.Label()}, {"status", reply.status},
+                           {"durationMs", duration}, {"attempts", row.attempts}, {"requestId", row.request_id}});
+}
+
+void JobRunner::Execution::FailTask(int step, int task, const std::string& message, std::optional<int> http_status,
+                                    bool sent) {
+  const TaskSpec& t = spec_.steps[step].tasks[task];
+  TaskRow& row = tasks_[step][task];
+  row.status = kTaskFailed;
+  row.error = message;
+  row.http_status = http_status;
+  row.sent = sent;
+  row.finished_at = NowMs();
+  if (!row.started_at) row.started_at = row.finished_at;
+  if (auto s = r_.store_.FinishTask(job_.id, row); !s) {
+    log::Logger("job-control").Error("cannot record a task outcome", {{"jobId", job_.id}, {"error", s.error().message}});
+  }
+  int64_t duration = *row.finished_at - *row.started_at;
+  if (r_.hooks_.task_finished) r_.hooks_.task_finished(static_cast<double>(duration) / 1000.0, false);
+  json::Object data{{"step", step}, {"task", task}, {"tag", t.Label()}, {"error", message}, {"durationMs", duration},
+                    {"attempts", row.attempts}};
+  if (http_status) data.Set("status", *http_status);
+  if (!row.request_id.empty()) data.Set("requestId", row.request_id);
+  Event("task_failed", std::move(data));
+}
+
+bool JobRunner::Execution::RunSaga(json::Array& failures) {
+  auto rows = r_.store_.ListTasks(job_.id);
+  auto done = r_.store_.ListReverts(job_.id);
+  if (!rows || !done) return false;
+  std::map<std::string, RevertRow> previous;
+  for (auto& r : *done) previous[Key(r.step, r.task)] = r;
+  std::vector<TaskRow> plan;
+  for (auto& t : *rows) {
+    bool applied = t.status == kTaskSucceeded || t.status == kTaskDispatched || (t.status == kTaskFailed && t.sent);
+    if (applied && !t.request_id.empty()) plan.push_back(t);
+  }
+  // Latest first: later steps before earlier ones, and within a step the higher task first.
+  std::sort(plan.begin(), plan.end(), [](const TaskRow& a, const TaskRow& b) {
+    return a.step != b.step ? a.step > b.step : a.task > b.task;
+  });
+  for (const TaskRow& t : plan) {
+    auto it = previous.find(Key(t.step, t.task));
+    if (it != previous.end() && it->second.status == kTaskSucceeded) continue;
+    if (ctl_.stop_requested()) return false;
+    std::string error;
+    RevertOutcome o = RevertOne(t, it == previous.end() ? 0 : it->second.attempts, error);
+    if (o == RevertOutcome::kStop) return false;
+    if (o == RevertOutcome::kNotReverted) {
+      failures.push_back(json::Object{{"step", t.step}, {"task", t.task}, {"tag", t.label},
+                                      {"requestId", t.request_id}, {"service", t.service_url}, {"error", error}});
+    }
+  }
+  return true;
+}
+
+JobRunner::Execution::RevertOutcome JobRunner::Execution::RevertOne(const TaskRow& t, int previous_attempts,
+                                                                     std::string& error) {
+  json::Value body = json::Object{{"requestId", t.request_id}};
+  for (const char* key : {"command", "resource", "id", "payload"}) {
+    if (const json::Value* v = t.request.Find(key)) body.Set(key, *v);
+  }
+  std::string url = t.service_url + "/revert";
+  if (auto href = r_.directory_.FormHref(t.service_url, "revert"); href && href->has_value()) url = **href;
+  milliseconds timeout = r_.options_.task_timeout;
+  if (t.step < static_cast<int>(spec_.steps.size()) && t.task < static_cast<int>(spec_.steps[t.step].tasks.size())) {
+    timeout = TimeoutOf(spec_.steps[t.step].tasks[t.task]);
+  }
+  const RetryPolicy& policy = r_.options_.revert_retry;
+  RevertRow rr;
+  rr.step = t.step;
+  rr.task = t.task;
+  rr.request_id = t.request_id;
+  rr.attempts = previous_attempts;
+  std::string text = json::Dump(body);
+  for (int n = 0; n < policy.max_attempts; ++n) {
+    rr.attempts += 1;
+    rr.status = "pending";
+    rr.at = NowMs();
+    (void)r_.store_.SaveRevert(job_.id, rr);
+    Event("revert_sent", {{"step", t.step}, {"task", t.task}, {"tag", t.label}, {"requestId", t.request_id},
+                          {"url", url}, {"attempt", rr.attempts}});
+    http_client::Request req;
+    req.method = "POST";
+    req.url = url;
+    req.body = text;
+    req.request_id = job_.id;
+    req.timeout = timeout;
+    auto reply = r_.client_.Send(req);
+    bool retry = false;
+    if (reply && reply->ok()) {
+      rr.status = kTaskSucceeded;
+      rr.http_status = reply->status;
+      rr.reply = ReplyValue(reply->status, reply->MediaType(), reply->body);
+      rr.error.clear();
+      rr.at = NowMs();
+      (void)r_.store_.SaveRevert(job_.id, rr);
+      json::Value outcome = rr.reply.Find("status") ? *rr.reply.Find("status") : json::Value();
+      Event("revert_succeeded", {{"step", t.step}, {"task", t.task}, {"tag", t.label}, {"requestId", t.request_id},
+                                 {"status", reply->status}, {"outcome", outcome}});
+      if (r_.hooks_.revert_finished) r_.hooks_.revert_finished("succeeded");
+      return RevertOutcome::kReverted;
+    }
+    if (reply) {
+      rr.http_status = reply->status;
+      error = StatusFailure(*reply);
+      retry = reply->status >= 500;
+    } else {
+      rr.http_status.reset();
+      error = reply.error().message;
+      retry = reply.error().code != ErrorCode::kInvalidArgument;
+    }
+    if (!retry || n + 1 >= policy.max_attempts) break;
+    if (!ctl_.SleepUnlessStopped(BackoffDelay(policy, n + 1, RandomUnit()))) return RevertOutcome::kStop;
+  }
+  rr.status = kTaskFailed;
+  rr.error = error;
+  rr.at = NowMs();
+  (void)r_.store_.SaveRevert(job_.id, rr);
+  Event("revert_failed", {{"step", t.step}, {"task", t.task}, {"tag", t.label}, {"requestId", t.request_id},
+                          {"error", error}, {"attempts", rr.attempts}});
+  if (r_.hooks_.revert_finished) r_.hooks_.revert_finished("failed");
+  return RevertOutcome::kNotReverted;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+JobRunner::JobRunner(Store& store, EventLog& events, ServiceDirectory& directory, http_client::Client& client,
+                     const Clock& clock, TaskPool& pool, RunnerOptions options, RunnerHooks hooks)
+    : store_(store),
+      events_(events),
+      directory_(directory),
+      client_(client),
+      clock_(clock),
+      pool_(pool),
+      options_(std::move(options)),
+      hooks_(std::move(hooks)) {}
+
+std::string JobRunner::Run(const std::string& job_id, RunControl& control) {
+  auto job = store_.GetJob(job_id);
+  if (!job) return "";
+  if (IsTerminalStatus(job->status)) return job->status;
+  auto doc = json::Parse(job->document);
+  ParsedJob parsed = doc ? ParseJob(*doc, options_.limits) : ParsedJob{};
+  if (!doc || !parsed.ok()) {
+    // Validated when accepted; only a document from another version could get here.
+    std::string why = !doc ? doc.error().message : parsed.problems.front();
+    (void)store_.FinishJob(job_id, kFailed, ToUnixMillis(clock_.Now()),
+                           JobError("error", json::Value(), "the stored job document is not valid: " + why));
+    events_.JobEnded(job_id);
+    return kFailed;
+  }
+  Execution run(*this, std::move(*job), std::move(*parsed.job), control);
+  return run.Run();
+}
+
+}  // namespace csp::job_control
