@@ -7,7 +7,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 "$root/scripts/setup.sh"
-"$root/scripts/build.sh"
+# Only what the demo runs; scripts/test.sh builds the tests.
+BUILD_TARGETS="discovery shared-state engine job-control job-runner" "$root/scripts/build.sh"
 "$root/scripts/start-all.sh"
 
 source "$root/scripts/lib.sh"
