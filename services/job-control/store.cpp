@@ -1,5 +1,6 @@
 #include "store.h"
 
+#include <functional>
 #include <variant>
 
 #include "csp/core/time.h"
@@ -113,6 +114,20 @@ Result<sqlite::Statement*> Query(sqlite::Database& db, std::string_view sql, con
   if (!st) return st.error();
   if (auto s = BindAll(**st, params); !s) return s.error();
   return *st;
+}
+
+// Steps a query from Query() to its end (or until `row` returns false), then resets it.
+Status ForEachRow(sqlite::Statement& st, const std::function<bool(const sqlite::Statement&)>& row) {
+  for (;;) {
+    auto more = st.Step();
+    if (!more) {
+      st.Reset();
+      return more.error();
+    }
+    if (!*more || !row(st)) break;
+  }
+  st.Reset();
+  return Ok();
 }
 
 json::Value ParseOrNull(const sqlite::Statement& st, int col) {
@@ -259,19 +274,14 @@ Result<std::vector<JobRow>> Store::ListJobs(const JobFilter& filter) {
   auto st = Query(db_, sql, params);
   if (!st) return st.error();
   std::vector<JobRow> out;
-  while (true) {
-    auto row = (*st)->Step();
-    if (!row) {
-      (*st)->Reset();
-      return row.error();
-    }
-    if (!*row) break;
-    JobRow j = ReadJob(**st);
-    if (!Matches(j, filter)) continue;
+  auto each = ForEachRow(**st, [&](const sqlite::Statement& s) {
+    JobRow j = ReadJob(s);
+    if (!Matches(j, filter)) return true;
     out.push_back(std::move(j));
-    if (filter.limit > 0 && static_cast<int64_t>(out.size()) >= filter.limit) break;
-  }
-  (*st)->Reset();
+    if (filter.limit > 0 && static_cast<int64_t>(out.size()) >= filter.limit) return false;
+    return true;
+  });
+  if (!each) return each.error();
   return out;
 }
 
@@ -280,16 +290,11 @@ Result<std::vector<std::string>> Store::UnfinishedJobs() {
   auto st = Query(db_, "SELECT id FROM jobs WHERE status IN ('queued', 'running', 'reverting') ORDER BY rowid", {});
   if (!st) return st.error();
   std::vector<std::string> out;
-  while (true) {
-    auto row = (*st)->Step();
-    if (!row) {
-      (*st)->Reset();
-      return row.error();
-    }
-    if (!*row) break;
-    out.push_back((*st)->ColumnText(0));
-  }
-  (*st)->Reset();
+  auto each = ForEachRow(**st, [&](const sqlite::Statement& s) {
+    out.push_back(s.ColumnText(0));
+    return true;
+  });
+  if (!each) return each.error();
   return out;
 }
 
@@ -299,16 +304,11 @@ Result<std::map<std::string, int64_t>> Store::CountByStatus() {
   if (!st) return st.error();
   std::map<std::string, int64_t> out;
   for (const char* s : {kQueued, kRunning, kReverting, kCompleted, kFailed, kRevertFailed, kCancelled}) out[s] = 0;
-  while (true) {
-    auto row = (*st)->Step();
-    if (!row) {
-      (*st)->Reset();
-      return row.error();
-    }
-    if (!*row) break;
-    out[(*st)->ColumnText(0)] = (*st)->ColumnInt(1);
-  }
-  (*st)->Reset();
+  auto each = ForEachRow(**st, [&](const sqlite::Statement& s) {
+    out[s.ColumnText(0)] = s.ColumnInt(1);
+    return true;
+  });
+  if (!each) return each.error();
   return out;
 }
 
@@ -395,14 +395,7 @@ Result<std::vector<TaskRow>> Store::ListTasks(const std::string& job_id) {
                   {job_id});
   if (!st) return st.error();
   std::vector<TaskRow> out;
-  while (true) {
-    auto row = (*st)->Step();
-    if (!row) {
-      (*st)->Reset();
-      return row.error();
-    }
-    if (!*row) break;
-    const sqlite::Statement& s = **st;
+  auto each = ForEachRow(**st, [&](const sqlite::Statement& s) {
     TaskRow t;
     t.step = static_cast<int>(s.ColumnInt(0));
     t.task = static_cast<int>(s.ColumnInt(1));
@@ -421,8 +414,9 @@ Result<std::vector<TaskRow>> Store::ListTasks(const std::string& job_id) {
     t.finished_at = OptInt(s, 14);
     t.completion_seq = OptInt(s, 15);
     out.push_back(std::move(t));
-  }
-  (*st)->Reset();
+    return true;
+  });
+  if (!each) return each.error();
   return out;
 }
 
@@ -467,14 +461,7 @@ Result<std::vector<RevertRow>> Store::ListReverts(const std::string& job_id) {
                   {job_id});
   if (!st) return st.error();
   std::vector<RevertRow> out;
-  while (true) {
-    auto row = (*st)->Step();
-    if (!row) {
-      (*st)->Reset();
-      return row.error();
-    }
-    if (!*row) break;
-    const sqlite::Statement& s = **st;
+  auto each = ForEachRow(**st, [&](const sqlite::Statement& s) {
     RevertRow r;
     r.step = static_cast<int>(s.ColumnInt(0));
     r.task = static_cast<int>(s.ColumnInt(1));
@@ -486,8 +473,9 @@ Result<std::vector<RevertRow>> Store::ListReverts(const std::string& job_id) {
     r.reply = ParseOrNull(s, 7);
     r.at = s.ColumnInt(8);
     out.push_back(std::move(r));
-  }
-  (*st)->Reset();
+    return true;
+  });
+  if (!each) return each.error();
   return out;
 }
 
@@ -531,21 +519,16 @@ Result<std::vector<EventRow>> Store::ListEvents(const std::string& job_id, int64
                   {job_id, after, limit > 0 ? limit : int64_t{-1}});
   if (!st) return st.error();
   std::vector<EventRow> out;
-  while (true) {
-    auto row = (*st)->Step();
-    if (!row) {
-      (*st)->Reset();
-      return row.error();
-    }
-    if (!*row) break;
+  auto each = ForEachRow(**st, [&](const sqlite::Statement& s) {
     EventRow e;
-    e.seq = (*st)->ColumnInt(0);
-    e.at = (*st)->ColumnInt(1);
-    e.type = (*st)->ColumnText(2);
-    e.data = ParseOrNull(**st, 3);
+    e.seq = s.ColumnInt(0);
+    e.at = s.ColumnInt(1);
+    e.type = s.ColumnText(2);
+    e.data = ParseOrNull(s, 3);
     out.push_back(std::move(e));
-  }
-  (*st)->Reset();
+    return true;
+  });
+  if (!each) return each.error();
   return out;
 }
 
