@@ -59,7 +59,7 @@ std::string FormatIso8601(std::chrono::system_clock::time_point t) {
 
 Result<std::chrono::system_clock::time_point> ParseIso8601(std::string_view s) {
   size_t p = 0;
-  int y, mo, d, h, mi, se;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
   Error bad = InvalidArgument("expected an ISO 8601 timestamp like 2026-11-22T10:00:00.000Z");
   if (!ReadDigits(s, p, 4, y) || !Expect(s, p, '-') || !ReadDigits(s, p, 2, mo) || !Expect(s, p, '-') ||
       !ReadDigits(s, p, 2, d))
@@ -88,7 +88,7 @@ Result<std::chrono::system_clock::time_point> ParseIso8601(std::string_view s) {
   } else if (p < s.size() && (s[p] == '+' || s[p] == '-')) {
     int sign = s[p] == '-' ? -1 : 1;
     ++p;
-    int oh, om;
+    int oh = 0, om = 0;
     if (!ReadDigits(s, p, 2, oh) || !Expect(s, p, ':') || !ReadDigits(s, p, 2, om)) return bad;
     offset_min = sign * (oh * 60 + om);
   } else {

@@ -1,0 +1,257 @@
+// job_load jobs: end-to-end job latency and throughput through job-control, plus what each job
+// costs the engine (serving time) and every local process (CPU time).
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "commands.h"
+#include "csp/json/json.h"
+#include "flags.h"
+#include "measure.h"
+
+namespace csp::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kSteps = 3;
+
+struct JobsOptions {
+  std::string job_url;
+  std::string state_url;
+  std::string engine_url;
+  int64_t jobs = 200;
+  int64_t concurrency = 8;
+  int64_t warmup = 5;
+  int64_t width = 4;  // tasks per step
+  std::string tag = "person";
+  std::string run_id;
+  std::chrono::milliseconds timeout{60'000};
+  std::vector<NamedPid> pids;
+};
+
+Result<JobsOptions> ParseJobsOptions(const std::vector<std::string>& args) {
+  auto flags = Flags::Parse(args, {"job-url", "state-url", "engine-url", "jobs", "concurrency", "warmup", "width",
+                                   "tag", "run-id", "timeout-ms", "pid"});
+  if (!flags) return flags.error();
+  if (auto missing = flags->Missing({"job-url", "state-url", "engine-url"}); !missing.empty()) {
+    return InvalidArgument("missing required flag " + missing.front());
+  }
+  JobsOptions o;
+  o.job_url = flags->String("job-url");
+  o.state_url = flags->String("state-url");
+  o.engine_url = flags->String("engine-url");
+  o.tag = flags->String("tag", o.tag);
+  o.run_id = flags->String("run-id", std::to_string(std::chrono::system_clock::now().time_since_epoch().count()));
+  for (auto [name, target] : {std::pair{"jobs", &o.jobs}, std::pair{"concurrency", &o.concurrency},
+                              std::pair{"warmup", &o.warmup}, std::pair{"width", &o.width}}) {
+    auto v = flags->Int(name, *target);
+    if (!v) return v.error();
+    *target = *v;
+  }
+  auto timeout = flags->Int("timeout-ms", o.timeout.count());
+  if (!timeout) return timeout.error();
+  o.timeout = std::chrono::milliseconds(*timeout);
+  if (o.jobs < 1 || o.concurrency < 1 || o.width < 1) return InvalidArgument("--jobs, --concurrency and --width must be >= 1");
+  for (const auto& text : flags->All("pid")) {
+    auto pid = ParseNamedPid(text);
+    if (!pid) return pid.error();
+    o.pids.push_back(*pid);
+  }
+  return o;
+}
+
+// Submitter s owns persons <run>-s-0 .. <run>-s-(width-1): concurrent jobs never touch the same
+// record, as independent jobs of real users would not.
+std::string PersonId(const JobsOptions& o, int64_t submitter, int64_t k) {
+  return "bench-" + o.run_id + "-" + std::to_string(submitter) + "-" + std::to_string(k);
+}
+
+Status CreatePersons(const JobsOptions& o, http_client::Client& client) {
+  for (int64_t s = 0; s < o.concurrency; ++s) {
+    for (int64_t k = 0; k < o.width; ++k) {
+      json::Value msg = json::Object{{"command", "create"}, {"resource", "person"}, {"id", PersonId(o, s, k)},
+                                     {"payload", json::Object{{"email", "bench@example.org"}, {"givenName", "Bench"}}}};
+      auto reply = client.PostJson(o.engine_url + "/execute", msg, std::chrono::seconds(10));
+      if (!reply) return reply.error();
+      if (!reply->ok() && reply->status != 409) {
+        return Internal("creating person: HTTP " + std::to_string(reply->status) + " " + reply->body);
+      }
+    }
+  }
+  return Ok();
+}
+
+json::Value Task(const JobsOptions& o, json::Value input, const std::string& store_at) {
+  return json::Object{{"tag", o.tag},
+                      {"input", std::move(input)},
+                      {"storeResultAt", json::Object{{"targetPath", store_at}, {"sourcePath", "/result"}}}};
+}
+
+json::Value FromState(const std::string& pointer) { return json::Object{{"$fromState", pointer}}; }
+
+// Step 1 reads the submitter's persons and stores them; step 2 sets each one's status by the id
+// step 1 stored; step 3 updates each one by the id step 2 stored.
+json::Value JobDocument(const JobsOptions& o, const std::string& name, int64_t submitter) {
+  json::Array read, status, update;
+  for (int64_t k = 0; k < o.width; ++k) {
+    std::string key = std::to_string(k);
+    read.push_back(Task(o, json::Object{{"command", "read"}, {"resource", "person"}, {"id", PersonId(o, submitter, k)}},
+                        "/read/" + key));
+    status.push_back(Task(o,
+                          json::Object{{"command", "status"}, {"resource", "person"}, {"id", FromState("/read/" + key + "/id")},
+                                       {"payload", json::Object{{"status", "active"}}}},
+                          "/status/" + key));
+    update.push_back(Task(o,
+                          json::Object{{"command", "update"}, {"resource", "person"}, {"id", FromState("/status/" + key + "/id")},
+                                       {"payload", json::Object{{"givenName", name}}}},
+                          "/update/" + key));
+  }
+  auto step = [](const char* step_name, json::Array tasks) {
+    return json::Value(json::Object{{"name", step_name}, {"tasks", std::move(tasks)}});
+  };
+  return json::Object{
+      {"name", name},
+      {"sharedStateURL", o.state_url + "/state/" + name},
+      {"sharedState", json::Object{{"read", json::Object{}}, {"status", json::Object{}}, {"update", json::Object{}}}},
+      {"steps", json::Array{step("read", std::move(read)), step("status", std::move(status)),
+                            step("update", std::move(update))}}};
+}
+
+// One synchronous POST /run-job; the job's wall time in milliseconds, or why it did not complete.
+Result<double> RunOneJob(const JobsOptions& o, http_client::Client& client, const std::string& name,
+                         int64_t submitter) {
+  json::Value doc = JobDocument(o, name, submitter);
+  auto start = Clock::now();
+  auto reply = client.PostJson(o.job_url + "/run-job", doc, o.timeout);
+  double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  if (!reply) return reply.error();
+  if (reply->status != 200) {
+    return Internal(name + ": HTTP " + std::to_string(reply->status) + " " + reply->body.substr(0, 300));
+  }
+  return ms;
+}
+
+// What the engine says it spent serving (all routes but /metrics) and each process's CPU time.
+struct Snapshot {
+  double engine_seconds = 0;
+  std::map<std::string, double> cpu_seconds;
+};
+
+Result<Snapshot> TakeSnapshot(const JobsOptions& o, http_client::Client& client) {
+  Snapshot snap;
+  auto metrics = client.Get(o.engine_url + "/metrics", std::chrono::seconds(10));
+  if (!metrics) return metrics.error();
+  if (!metrics->ok()) return Internal("engine /metrics: HTTP " + std::to_string(metrics->status));
+  snap.engine_seconds = SumOfSeries(metrics->body, "http_request_duration_seconds", "route=\"/metrics\"");
+  for (const auto& p : o.pids) {
+    auto cpu = CpuSeconds(p.pid);
+    if (!cpu) return cpu.error();
+    snap.cpu_seconds[p.name] += *cpu;
+  }
+  return snap;
+}
+
+struct RunOutcome {
+  std::vector<double> latencies_ms;
+  double seconds = 0;
+  Tally tally;
+};
+
+// C submitter threads, each running jobs one after another until N have been started.
+void RunMeasured(const JobsOptions& o, http_client::Client& client, RunOutcome& out) {
+  std::atomic<int64_t> next{0};
+  std::mutex mu;
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int64_t s = 0; s < o.concurrency; ++s) {
+    threads.emplace_back([&, s] {
+      for (int64_t n = next++; n < o.jobs; n = next++) {
+        auto ms = RunOneJob(o, client, "bench-" + o.run_id + "-" + std::to_string(n), s);
+        if (!ms) {
+          out.tally.Fail(ms.error().message);
+          continue;
+        }
+        out.tally.Ok();
+        std::lock_guard<std::mutex> lock(mu);
+        out.latencies_ms.push_back(*ms);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double Round3(double v) { return static_cast<double>(static_cast<int64_t>(v * 1000.0 + 0.5)) / 1000.0; }
+
+json::Value Report(const JobsOptions& o, const RunOutcome& run, const Snapshot& before, const Snapshot& after) {
+  const double completed = static_cast<double>(run.tally.ok());
+  const double per = completed > 0 ? completed : 1;
+  const double tasks_per_job = static_cast<double>(kSteps * o.width);
+  json::Value latency = LatencySummary(run.latencies_ms);
+  double engine_ms_per_job = (after.engine_seconds - before.engine_seconds) * 1000.0 / per;
+  double mean_ms = latency.Find("mean")->AsDouble();
+
+  json::Value cpu = json::Object{};
+  for (const auto& [name, seconds] : after.cpu_seconds) {
+    cpu.Set(name, Round3((seconds - before.cpu_seconds.at(name)) * 1000.0 / per));
+  }
+  json::Value out = json::Object{
+      {"jobs", o.jobs},
+      {"concurrency", o.concurrency},
+      {"completed", run.tally.ok()},
+      {"failed", run.tally.failed()},
+      {"seconds", Round3(run.seconds)},
+      {"jobs_per_s", Round3(run.seconds > 0 ? completed / run.seconds : 0)},
+      {"latency_ms", std::move(latency)},
+      {"tasks_per_job", tasks_per_job},
+      {"engine_ms_per_job", Round3(engine_ms_per_job)},
+      // Engine calls of one step overlap, so subtracting their summed time makes this a lower bound.
+      {"overhead_ms_per_task", Round3((mean_ms - engine_ms_per_job) / tasks_per_job)},
+      {"cpu_ms_per_job", std::move(cpu)},
+  };
+  if (const json::Value* jc = out.Find("cpu_ms_per_job")->Find("job-control")) {
+    out.Set("job_control_cpu_ms_per_task", Round3(jc->AsDouble() / tasks_per_job));
+  }
+  std::string first_error = run.tally.first_error();
+  out.Set("first_error", first_error.empty() ? json::Value() : json::Value(first_error));
+  return out;
+}
+
+// Still one JSON object on stdout, so the report can say what went wrong.
+int Fail(const std::string& what, const Error& e) {
+  std::string message = what + ": " + e.message;
+  std::fprintf(stderr, "job_load jobs: %s\n", message.c_str());
+  std::printf("%s\n", json::Dump(json::Object{{"error", message}}).c_str());
+  return 1;
+}
+
+}  // namespace
+
+int RunJobs(const std::vector<std::string>& args, http_client::Client& client) {
+  auto options = ParseJobsOptions(args);
+  if (!options) {
+    std::fprintf(stderr, "job_load jobs: %s\n", options.error().message.c_str());
+    return 2;
+  }
+  const JobsOptions& o = *options;
+  if (auto s = CreatePersons(o, client); !s) return Fail("setup", s.error());
+  // Warm-up: connections, job-control's discovery and forms caches, SQLite page cache.
+  for (int64_t w = 0; w < o.warmup; ++w) {
+    auto ms = RunOneJob(o, client, "bench-" + o.run_id + "-warmup-" + std::to_string(w), 0);
+    if (!ms) return Fail("warm-up job", ms.error());
+  }
+  auto before = TakeSnapshot(o, client);
+  if (!before) return Fail("snapshot", before.error());
+  RunOutcome run;
+  RunMeasured(o, client, run);
+  auto after = TakeSnapshot(o, client);
+  if (!after) return Fail("snapshot", after.error());
+  std::printf("%s\n", json::Dump(Report(o, run, *before, *after)).c_str());
+  return run.tally.failed() == 0 ? 0 : 1;
+}
+
+}  // namespace csp::bench
