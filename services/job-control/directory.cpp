@@ -21,6 +21,15 @@ bool IsLoopbackName(const std::string& host) {
 
 bool Passing(const clients::ServiceEntry& e) { return e.status.empty() || e.status == "passing"; }
 
+std::string OriginKey(const Origin& o) { return o.scheme + "://" + o.host + ":" + std::to_string(o.port); }
+
+Error NotRegistered(const std::string& url) {
+  return Error(ErrorCode::kPermissionDenied,
+               "the origin of " + url +
+                   " is not registered in discovery (job-control calls only registered services; see "
+                   "--allow-unregistered-urls)");
+}
+
 }  // namespace
 
 std::optional<Origin> ParseOrigin(std::string_view url) {
@@ -83,7 +92,24 @@ Result<std::vector<clients::ServiceEntry>> ServiceDirectory::Lookup(const client
   if (!found) return Error(ErrorCode::kUnavailable, "discovery " + discovery_.url() + ": " + found.error().message);
   std::lock_guard<std::mutex> lock(mu_);
   lookups_[key] = CachedEntries{clock_.Steady(), *found};
+  NoteOriginsLocked(*found);
   return *found;
+}
+
+void ServiceDirectory::NoteOriginsLocked(const std::vector<clients::ServiceEntry>& entries) {
+  auto now = clock_.Steady();
+  for (const auto& e : entries) {
+    if (auto o = ParseOrigin(e.service_url)) origins_[OriginKey(*o)] = now;
+  }
+}
+
+bool ServiceDirectory::OriginAllowed(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = origins_.find(key);
+  if (it == origins_.end()) return false;
+  if (clock_.Steady() - it->second < options_.allowed_ttl) return true;
+  origins_.erase(it);  // not seen in a lookup for a while: it may have been unregistered
+  return false;
 }
 
 Result<std::vector<std::string>> ServiceDirectory::Instances(const TaskSpec& task) {
@@ -173,22 +199,31 @@ Status ServiceDirectory::CheckAllowed(const std::string& url) {
   if (options_.allow_unregistered_urls) return Ok();
   auto origin = ParseOrigin(url);
   if (!origin) return Error(ErrorCode::kPermissionDenied, url + " is not an http(s) URL");
-  for (int round = 0; round < 2; ++round) {
-    if (round == 1) {
-      std::lock_guard<std::mutex> lock(mu_);
-      lookups_.erase("*");  // a service registered a moment ago: ask again once
+  std::string key = OriginKey(*origin);
+  // Task URLs come from tag/name lookups, which noted their origins: no fetch at all.
+  if (OriginAllowed(key)) return Ok();
+  // A state URL is usually shared-state's own: a small, cached lookup.
+  clients::FindQuery state_query;
+  state_query.name = "shared-state";
+  if (Lookup(state_query, "name:shared-state") && OriginAllowed(key)) return Ok();
+  // The whole registry (36 MB at 100,000 registrations): only on a miss, one at a time, and at
+  // most once per cache_ttl, so repeated calls to an unregistered URL cannot make it a loop.
+  std::lock_guard<std::mutex> fetching(full_fetch_mu_);
+  if (OriginAllowed(key)) return Ok();  // another thread's fetch found it meanwhile
+  auto now = clock_.Steady();
+  if (full_fetch_at_ && now - *full_fetch_at_ < options_.cache_ttl) return NotRegistered(url);
+  auto all = discovery_.Find(clients::FindQuery{});
+  if (!all) return Error(ErrorCode::kUnavailable, "discovery " + discovery_.url() + ": " + all.error().message);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    full_fetch_at_ = now;
+    for (auto it = origins_.begin(); it != origins_.end();) {  // sweep what expired
+      it = now - it->second >= options_.allowed_ttl ? origins_.erase(it) : std::next(it);
     }
-    auto entries = Lookup(clients::FindQuery{}, "*");
-    if (!entries) return entries.error();
-    for (const auto& e : *entries) {
-      auto o = ParseOrigin(e.service_url);
-      if (o && *o == *origin) return Ok();
-    }
+    NoteOriginsLocked(*all);
   }
-  return Error(ErrorCode::kPermissionDenied,
-               "the origin of " + url +
-                   " is not registered in discovery (job-control calls only registered services; see "
-                   "--allow-unregistered-urls)");
+  if (OriginAllowed(key)) return Ok();
+  return NotRegistered(url);
 }
 
 Result<std::string> ServiceDirectory::SharedStateUrl() {

@@ -1,7 +1,10 @@
 #pragma once
 // Where a task's call goes: discovery lookups by tag or name, a service's forms, round-robin over
 // instances, and the "only registered origins" rule (spec "Operations"). Lookups and forms are
-// cached briefly (default 2 s) so a step of many tasks costs one lookup.
+// cached briefly (default 2 s) so a step of many tasks costs one lookup. The registered origins
+// are a set filled from every lookup result (an entry discovery returned is registered), each
+// origin expiring some time (default 30 s) after it was last seen; only an origin missing from it
+// costs a fetch of the whole registry, at most one per cache_ttl.
 
 #include <atomic>
 #include <chrono>
@@ -37,6 +40,7 @@ struct Form {
 
 struct DirectoryOptions {
   std::chrono::milliseconds cache_ttl{2000};
+  std::chrono::milliseconds allowed_ttl{30'000};  // an origin seen in a lookup stays callable this long
   bool allow_unregistered_urls = false;
   std::chrono::milliseconds timeout{5000};  // discovery and /forms calls
 };
@@ -64,6 +68,9 @@ class ServiceDirectory {
 
   // Ok when url's origin is that of a service registered in discovery, or when unregistered URLs
   // are allowed. Errors: kPermissionDenied naming the URL, kUnavailable when discovery is down.
+  // Consults the origins seen in lookups first; on a miss, looks up shared-state by name (the
+  // usual owner of a state URL), then fetches the whole registry unless that was done less than
+  // cache_ttl ago.
   Status CheckAllowed(const std::string& url);
 
   // The base URL of the shared-state service (discovery serviceName "shared-state").
@@ -82,6 +89,9 @@ class ServiceDirectory {
   };
   Result<std::vector<clients::ServiceEntry>> Lookup(const clients::FindQuery& query, const std::string& key);
   bool Fresh(std::chrono::steady_clock::time_point at) const;
+  // Marks the origins of these entries as registered now. Requires mu_.
+  void NoteOriginsLocked(const std::vector<clients::ServiceEntry>& entries);
+  bool OriginAllowed(const std::string& key);
 
   clients::DiscoveryClient discovery_;
   http_client::Client& client_;
@@ -91,6 +101,9 @@ class ServiceDirectory {
   std::map<std::string, CachedEntries> lookups_;
   std::map<std::string, CachedForms> forms_;
   std::map<std::string, size_t> round_robin_;
+  std::map<std::string, std::chrono::steady_clock::time_point> origins_;  // origin key -> last seen
+  std::mutex full_fetch_mu_;  // one whole-registry fetch at a time; the others wait for its result
+  std::optional<std::chrono::steady_clock::time_point> full_fetch_at_;
 };
 
 }  // namespace csp::job_control

@@ -36,6 +36,10 @@ class EventLog {
   // returned: the log is history, never a reason to stop a job.
   void Append(const std::string& job_id, const std::string& type, json::Object data);
 
+  // Wakes the job's watchers for an event the caller committed through the store itself (in the
+  // same transaction as a task's state change: Store::MarkDispatched / FinishTask with an event).
+  void Appended(const std::string& job_id) { Wake(job_id, false); }
+
   // Answers at once when events after `after` exist, when the job has ended (nothing more will
   // come), or when wait is zero; otherwise parks the callback until one of those or `wait` passes.
   void Watch(const std::string& job_id, int64_t after, std::chrono::milliseconds wait, Callback callback);

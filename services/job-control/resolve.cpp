@@ -29,7 +29,7 @@ Value Op(const char* op, const std::string& path, Value value) {
 
 // Appends to `ops` (and applies to `sim`) what writes `value` at `target`: missing or scalar
 // parents become {} first, as the original's add does.
-Status AppendWrite(Value& sim, const json::Pointer& target, const Value& value, Value& ops) {
+Status AppendWrite(Value& sim, const json::Pointer& target, const Value& value, Value& ops, int& parents) {
   std::vector<std::string> prefix;
   const auto& tokens = target.tokens();
   for (size_t i = 0; i + 1 < tokens.size(); ++i) {
@@ -43,6 +43,7 @@ Status AppendWrite(Value& sim, const json::Pointer& target, const Value& value, 
       return InvalidArgument("targetPath " + target.ToString() + " cannot be written: " + s.error().message);
     }
     ops.PushBack(std::move(op));
+    ++parents;
   }
   Value op = Op("add", target.ToString(), value);
   Value one = json::Array{op};
@@ -95,8 +96,9 @@ json::Value ReplyValue(int status, const std::string& content_type, const std::s
 }
 
 Result<json::Value> BuildStorePatch(const std::vector<StoreSpec>& specs, int status, const json::Value& result,
-                                    const json::Value& state) {
+                                    const json::Value& state, int* parents_created) {
   Value ops = json::Array{};
+  int parents = 0;
   Value sim = state.IsObject() ? state : Value(json::Object{});
   for (const StoreSpec& spec : specs) {
     if (!spec.only_on_status.empty() &&
@@ -113,8 +115,9 @@ Result<json::Value> BuildStorePatch(const std::vector<StoreSpec>& specs, int sta
     if (!target || target->IsRoot()) {
       return InvalidArgument("targetPath '" + spec.target_path + "' is not a JSON pointer starting with '/'");
     }
-    if (auto s = AppendWrite(sim, *target, *source, ops); !s) return s.error();
+    if (auto s = AppendWrite(sim, *target, *source, ops, parents); !s) return s.error();
   }
+  if (parents_created != nullptr) *parents_created = parents;
   return ops;
 }
 

@@ -34,8 +34,10 @@ json::Value ReplyValue(int status, const std::string& content_type, const std::s
 // (sourcePath of `result`, or all of it). Applying the patch to `state` is checked here, so it
 // applies unless the document changed meanwhile. Returns an empty array when nothing is to be
 // written. Errors (kInvalidArgument): "sourcePath /x not found in result", or a targetPath that
-// cannot be written in this document (e.g. an array index past the end).
+// cannot be written in this document (e.g. an array index past the end). When parents_created is
+// given it receives how many of the ops create or replace a parent (0: the patch is only the final
+// "add" of each admitted instruction, every parent already being a container in `state`).
 Result<json::Value> BuildStorePatch(const std::vector<StoreSpec>& specs, int status, const json::Value& result,
-                                    const json::Value& state);
+                                    const json::Value& state, int* parents_created = nullptr);
 
 }  // namespace csp::job_control

@@ -225,7 +225,10 @@ Result<Store::Created> Store::CreateJob(const NewJob& job) {
   json::Value data = json::Object{{"name", job.name.empty() ? json::Value() : json::Value(job.name)},
                                   {"steps", job.step_count}};
   if (auto e = AppendEventLocked(job.id, job.created_at, "job_accepted", data); !e) return e.error();
-  if (auto c = tx->Commit(); !c) return c.error();
+  if (auto c = tx->Commit(); !c) {
+    last_seq_.erase(job.id);  // rolled back: the cached seq must not run ahead of the table
+    return c.error();
+  }
   return Created{job.id, true};
 }
 
@@ -345,8 +348,10 @@ Result<bool> Store::CancelQueued(const std::string& id, int64_t at, const json::
   if (!s) return s.error();
   if (db_.Changes() == 0) return false;
   json::Value data = json::Object{{"status", kCancelled}, {"error", error}};
-  if (auto e = AppendEventLocked(id, at, "job_ended", data); !e) return e.error();
-  if (auto c = tx->Commit(); !c) return c.error();
+  auto e = AppendEventLocked(id, at, "job_ended", data);
+  Status committed = e ? tx->Commit() : Status(e.error());
+  last_seq_.erase(id);  // ended (or not committed): reloaded from the table if ever needed again
+  if (!committed) return committed.error();
   return true;
 }
 
@@ -364,12 +369,15 @@ Status Store::FinishJob(const std::string& id, const std::string& status, int64_
                {status, at, JsonOrNull(error), id});
   if (!s) return s;
   json::Value data = json::Object{{"status", status}, {"error", error}};
-  if (auto e = AppendEventLocked(id, at, "job_ended", data); !e) return e.error();
-  return tx->Commit();
+  auto e = AppendEventLocked(id, at, "job_ended", data);
+  Status committed = e ? tx->Commit() : Status(e.error());
+  last_seq_.erase(id);  // ended (or not committed): reloaded from the table if ever needed again
+  return committed;
 }
 
 Status Store::DeleteJob(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
+  last_seq_.erase(id);
   auto s = Run(db_, "DELETE FROM jobs WHERE id = ?", {id});
   if (!s) return s;
   if (db_.Changes() == 0) return NotFound("Job not found");
@@ -382,6 +390,7 @@ Result<int64_t> Store::PruneFinished(int64_t before) {
                "DELETE FROM jobs WHERE status IN ('completed', 'failed', 'revert-failed', 'cancelled') "
                "AND completed_at IS NOT NULL AND completed_at < ?",
                {before});
+  last_seq_.clear();  // cheap to reload; the pruned jobs' entries must not outlive them
   if (!s) return s.error();
   return static_cast<int64_t>(db_.Changes());
 }
@@ -420,14 +429,16 @@ Result<std::vector<TaskRow>> Store::ListTasks(const std::string& job_id) {
   return out;
 }
 
-Status Store::MarkDispatched(const std::string& job_id, const TaskRow& row) {
+Status Store::MarkDispatched(const std::string& job_id, const TaskRow& row, const std::vector<NewEvent>& events) {
   std::lock_guard<std::mutex> lock(mu_);
-  return Run(db_,
-             "UPDATE tasks SET status = 'dispatched', request_id = ?, service_url = ?, endpoint = ?, request = ?, "
-             "attempts = ?, sent = ?, started_at = ? WHERE job_id = ? AND step_index = ? AND task_index = ?",
-             {row.request_id, row.service_url, row.endpoint, JsonText(row.request), static_cast<int64_t>(row.attempts),
-              static_cast<int64_t>(row.sent ? 1 : 0), Opt(row.started_at), job_id, static_cast<int64_t>(row.step),
-              static_cast<int64_t>(row.task)});
+  return WriteWithEventsLocked(job_id, events, [&] {
+    return Run(db_,
+               "UPDATE tasks SET status = 'dispatched', request_id = ?, service_url = ?, endpoint = ?, request = ?, "
+               "attempts = ?, sent = ?, started_at = ? WHERE job_id = ? AND step_index = ? AND task_index = ?",
+               {row.request_id, row.service_url, row.endpoint, JsonText(row.request),
+                static_cast<int64_t>(row.attempts), static_cast<int64_t>(row.sent ? 1 : 0), Opt(row.started_at), job_id,
+                static_cast<int64_t>(row.step), static_cast<int64_t>(row.task)});
+  });
 }
 
 Status Store::RecordAttempt(const std::string& job_id, int step, int task, int attempts, const std::string& service_url,
@@ -440,17 +451,41 @@ Status Store::RecordAttempt(const std::string& job_id, int step, int task, int a
               static_cast<int64_t>(step), static_cast<int64_t>(task)});
 }
 
-Status Store::FinishTask(const std::string& job_id, const TaskRow& row) {
+Status Store::FinishTask(const std::string& job_id, const TaskRow& row, const std::vector<NewEvent>& events) {
   std::lock_guard<std::mutex> lock(mu_);
-  return Run(db_,
-             "UPDATE tasks SET status = ?, attempts = ?, sent = ?, http_status = ?, result = ?, error = ?, "
-             "service_url = COALESCE(?, service_url), finished_at = ?, started_at = COALESCE(started_at, ?), "
-             "completion_seq = (SELECT COALESCE(MAX(completion_seq), 0) + 1 FROM tasks WHERE job_id = ?) "
-             "WHERE job_id = ? AND step_index = ? AND task_index = ?",
-             {row.status, static_cast<int64_t>(row.attempts), static_cast<int64_t>(row.sent ? 1 : 0),
-              Opt(row.http_status), JsonOrNull(row.result), Text(row.error), Text(row.service_url),
-              Opt(row.finished_at), Opt(row.started_at), job_id, job_id, static_cast<int64_t>(row.step),
-              static_cast<int64_t>(row.task)});
+  return WriteWithEventsLocked(job_id, events, [&] {
+    return Run(db_,
+               "UPDATE tasks SET status = ?, attempts = ?, sent = ?, http_status = ?, result = ?, error = ?, "
+               "service_url = COALESCE(?, service_url), finished_at = ?, started_at = COALESCE(started_at, ?), "
+               "completion_seq = (SELECT COALESCE(MAX(completion_seq), 0) + 1 FROM tasks WHERE job_id = ?) "
+               "WHERE job_id = ? AND step_index = ? AND task_index = ?",
+               {row.status, static_cast<int64_t>(row.attempts), static_cast<int64_t>(row.sent ? 1 : 0),
+                Opt(row.http_status), JsonOrNull(row.result), Text(row.error), Text(row.service_url),
+                Opt(row.finished_at), Opt(row.started_at), job_id, job_id, static_cast<int64_t>(row.step),
+                static_cast<int64_t>(row.task)});
+  });
+}
+
+Status Store::WriteWithEventsLocked(const std::string& job_id, const std::vector<NewEvent>& events,
+                                    const std::function<Status()>& write) {
+  if (events.empty()) return write();
+  // The cached seq must not run ahead of the table: forget it unless the commit happened.
+  bool committed = false;
+  auto forget = [&] {
+    if (!committed) last_seq_.erase(job_id);
+  };
+  auto tx = sqlite::Transaction::Begin(db_);
+  if (!tx) return tx.error();
+  Status s = write();
+  for (size_t i = 0; s && i < events.size(); ++i) {
+    if (auto e = AppendEventLocked(job_id, events[i].at, events[i].type, events[i].data); !e) s = e.error();
+  }
+  if (s) {
+    s = tx->Commit();
+    committed = s.ok();
+  }
+  forget();
+  return s;
 }
 
 Result<std::vector<RevertRow>> Store::ListReverts(const std::string& job_id) {
@@ -493,17 +528,25 @@ Status Store::SaveRevert(const std::string& job_id, const RevertRow& row) {
 
 Result<EventRow> Store::AppendEventLocked(const std::string& job_id, int64_t at, const std::string& type,
                                           const json::Value& data) {
-  auto st = Query(db_, "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE job_id = ?", {job_id});
-  if (!st) return st.error();
-  auto row = (*st)->Step();
-  int64_t seq = row && *row ? (*st)->ColumnInt(0) : 1;
-  (*st)->Reset();
-  if (!row) return row.error();
+  auto cached = last_seq_.find(job_id);
+  int64_t seq = 0;
+  if (cached != last_seq_.end()) {
+    seq = cached->second + 1;
+  } else {
+    auto st = Query(db_, "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE job_id = ?", {job_id});
+    if (!st) return st.error();
+    auto row = (*st)->Step();
+    seq = row && *row ? (*st)->ColumnInt(0) : 1;
+    (*st)->Reset();
+    if (!row) return row.error();
+  }
   if (auto s = Run(db_, "INSERT INTO events (job_id, seq, at, type, data) VALUES (?, ?, ?, ?, ?)",
                    {job_id, seq, at, type, JsonText(data)});
       !s) {
+    last_seq_.erase(job_id);
     return s.error();
   }
+  last_seq_[job_id] = seq;
   return EventRow{seq, at, type, data};
 }
 

@@ -9,6 +9,7 @@
 // notes/stack.md §7). Times are Unix milliseconds.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -96,6 +97,13 @@ struct EventRow {
   json::Value data;  // an object
 };
 
+// An event to append in the same transaction as a task's state change.
+struct NewEvent {
+  int64_t at = 0;
+  std::string type;
+  json::Value data;  // an object
+};
+
 struct NewJob {
   std::string id;
   std::string name;
@@ -160,13 +168,15 @@ class Store {
 
   // --- tasks
   Result<std::vector<TaskRow>> ListTasks(const std::string& job_id);
-  // pending -> dispatched, with everything needed to re-send it after a crash.
-  Status MarkDispatched(const std::string& job_id, const TaskRow& row);
+  // pending -> dispatched, with everything needed to re-send it after a crash. The events, if
+  // any, are appended in the same transaction (all or nothing is committed).
+  Status MarkDispatched(const std::string& job_id, const TaskRow& row, const std::vector<NewEvent>& events = {});
   // A further attempt (attempts, service and endpoint of this attempt; sent flag so far).
   Status RecordAttempt(const std::string& job_id, int step, int task, int attempts, const std::string& service_url,
                        const std::string& endpoint, bool sent);
-  // The outcome: status succeeded/failed/skipped, with the next completion_seq of the job.
-  Status FinishTask(const std::string& job_id, const TaskRow& row);
+  // The outcome: status succeeded/failed/skipped, with the next completion_seq of the job. The
+  // events, if any, are appended in the same transaction (all or nothing is committed).
+  Status FinishTask(const std::string& job_id, const TaskRow& row, const std::vector<NewEvent>& events = {});
 
   // --- reverts
   Result<std::vector<RevertRow>> ListReverts(const std::string& job_id);
@@ -184,9 +194,16 @@ class Store {
   Result<JobRow> GetJobLocked(const std::string& id);
   Result<EventRow> AppendEventLocked(const std::string& job_id, int64_t at, const std::string& type,
                                      const json::Value& data);
+  // Runs `write` (a task update) and appends `events`, in one transaction (none: just `write`).
+  Status WriteWithEventsLocked(const std::string& job_id, const std::vector<NewEvent>& events,
+                               const std::function<Status()>& write);
 
   std::mutex mu_;
   sqlite::Database db_;
+  // The last event seq of each job with events appended since it was loaded (from MAX(seq), once):
+  // saves a query per event. An entry is dropped whenever a write that appended an event may not
+  // have been committed, and when the job ends or is deleted, so it never runs ahead of the table.
+  std::map<std::string, int64_t> last_seq_;
 };
 
 }  // namespace csp::job_control

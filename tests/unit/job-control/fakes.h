@@ -2,6 +2,7 @@
 // Fakes for the job-control unit tests: a scripted HTTP world (discovery, engines, a state
 // document) behind the http_client::Client interface, and a settable clock. No sockets.
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -135,6 +136,11 @@ class FakeDiscovery {
     std::lock_guard<std::mutex> lock(mu_);
     services_.push_back(std::move(s));
   }
+  void Remove(const std::string& name) {
+    std::lock_guard<std::mutex> lock(mu_);
+    services_.erase(std::remove_if(services_.begin(), services_.end(), [&](const FakeService& s) { return s.name == name; }),
+                    services_.end());
+  }
 
  private:
   std::mutex mu_;
@@ -257,6 +263,12 @@ class FakeState {
   int json_patches() const {
     std::lock_guard<std::mutex> lock(mu_);
     return json_patches_;
+  }
+  // Replaces the content (a write by someone else: the version changes).
+  void SetContent(json::Value content) {
+    std::lock_guard<std::mutex> lock(mu_);
+    content_ = std::move(content);
+    ++version_;
   }
   void FailNextWith412(int n) {
     std::lock_guard<std::mutex> lock(mu_);

@@ -395,6 +395,116 @@ TEST_SUITE("runner") {
     CHECK(std::count(types.begin(), types.end(), "state_written") == 1);
   }
 
+  TEST_CASE("storeResultAt fast path: parents in the step's snapshot - one unconditional PATCH per task, no GET") {
+    World w;
+    FakeState state(w.http, "http://state:1/state/s1", J(R"({"out": {}})"));
+    w.disco.Add({"shared-state", "http://state:1", {"state"}});
+    std::string id = w.Submit(R"({"sharedStateURL": "http://state:1/state/s1",
+      "steps": [ {"tasks": [ {"tag": "a", "storeResultAt": {"targetPath": "/out/a", "sourcePath": "/result"}},
+                             {"tag": "b", "storeResultAt": {"targetPath": "/out/b", "sourcePath": "/result"}},
+                             {"tag": "c", "storeResultAt": {"targetPath": "/top", "sourcePath": "/result"}} ]} ]})");
+    CHECK(w.Run(id) == kCompleted);
+    auto content = state.content();
+    CHECK(content.Find("out")->Find("a") != nullptr);
+    CHECK(content.Find("out")->Find("b") != nullptr);
+    CHECK(content.Find("top") != nullptr);
+    // One read for the step's snapshot, none per task; one PATCH per task, none conditional.
+    CHECK(w.http.CallsTo("GET", "http://state:1/state/s1").size() == 1);
+    auto patches = w.http.CallsTo("PATCH", "http://state:1/state/s1");
+    CHECK(patches.size() == 3);
+    for (const auto& p : patches) {
+      for (const auto& [k, v] : p.headers) CHECK(k != "If-Match");
+    }
+    auto types = w.EventTypes(id);
+    CHECK(std::count(types.begin(), types.end(), "state_written") == 3);
+  }
+
+  TEST_CASE("storeResultAt fast path falls back to GET + If-Match when a parent vanished") {
+    World w;
+    FakeState state(w.http, "http://state:1/state/s1", J(R"({"out": {}, "keep": 1})"));
+    w.disco.Add({"shared-state", "http://state:1", {"state"}});
+    w.a.SetScript([&](const json::Value&, const std::string&) {
+      state.SetContent(J(R"({"keep": 1})"));  // someone removes /out after the step's snapshot
+      return Status(200, J(R"({"result": 7})"));
+    });
+    std::string id = w.Submit(R"({"sharedStateURL": "http://state:1/state/s1",
+      "steps": [ {"tasks": [ {"tag": "a", "storeResultAt": {"targetPath": "/out/a", "sourcePath": "/result"}} ]} ]})");
+    CHECK(w.Run(id) == kCompleted);
+    CHECK(json::Dump(state.content()) == R"({"keep":1,"out":{"a":7}})");
+    auto patches = w.http.CallsTo("PATCH", "http://state:1/state/s1");
+    REQUIRE(patches.size() == 2);
+    auto has_if_match = [](const http_client::Request& r) {
+      for (const auto& [k, v] : r.headers) {
+        if (k == "If-Match") return true;
+      }
+      return false;
+    };
+    CHECK_FALSE(has_if_match(patches[0]));  // the fast path, answered 400
+    CHECK(has_if_match(patches[1]));        // the safe path, after a fresh read
+    CHECK(w.http.CallsTo("GET", "http://state:1/state/s1").size() == 2);
+  }
+
+  TEST_CASE("storeResultAt that must create a parent keeps the conditional write") {
+    World w;
+    FakeState state(w.http, "http://state:1/state/s1");
+    w.disco.Add({"shared-state", "http://state:1", {"state"}});
+    std::string id = w.Submit(R"({"sharedStateURL": "http://state:1/state/s1",
+      "steps": [ {"tasks": [ {"tag": "a", "storeResultAt": {"targetPath": "/new/a", "sourcePath": "/result"}},
+                             {"tag": "b", "storeResultAt": {"targetPath": "/new/b", "sourcePath": "/result"}} ]} ]})");
+    CHECK(w.Run(id) == kCompleted);
+    json::Value content = state.content();
+    const json::Value* created = content.Find("new");
+    REQUIRE(created != nullptr);
+    CHECK(created->Find("a") != nullptr);  // neither task's parent clobbered the other's member
+    CHECK(created->Find("b") != nullptr);
+    for (const auto& p : w.http.CallsTo("PATCH", "http://state:1/state/s1")) {
+      bool conditional = false;
+      for (const auto& [k, v] : p.headers) conditional = conditional || k == "If-Match";
+      CHECK(conditional);
+    }
+  }
+
+  TEST_CASE("a tag lookup makes its origins callable: dispatch fetches no whole registry") {
+    World w;
+    std::string id = w.Submit(R"({"steps": [ {"tasks": [ {"tag": "a"}, {"tag": "b"} ]}, {"tasks": [ {"tag": "a"} ]} ]})");
+    CHECK(w.Run(id) == kCompleted);
+    int full = 0;
+    for (const auto& c : w.http.CallsTo("GET", std::string(kDiscovery) + "/find")) {
+      if (c.url.find("tag=") == std::string::npos && c.url.find("name=") == std::string::npos) ++full;
+    }
+    CHECK(full == 0);
+    CHECK(w.a.seen("execute").size() == 2);
+  }
+
+  TEST_CASE("registered origins expire: an unregistered service stops being callable") {
+    FakeClock clock;
+    FakeHttp http;
+    FakeDiscovery disco(http);
+    disco.Add({"a", "http://a:1", {"a"}});
+    ServiceDirectory dir(kDiscovery, http, clock);
+    auto full_fetches = [&] {
+      int n = 0;
+      for (const auto& c : http.CallsTo("GET", std::string(kDiscovery) + "/find")) {
+        if (c.url.find('?') == std::string::npos) ++n;
+      }
+      return n;
+    };
+    TaskSpec t;
+    t.tag = "a";
+    REQUIRE(dir.Instances(t).ok());
+    CHECK(dir.CheckAllowed("http://a:1/execute").ok());
+    CHECK(full_fetches() == 0);
+    disco.Remove("a");
+    clock.Advance(std::chrono::seconds(31));
+    auto denied = dir.CheckAllowed("http://a:1/execute");
+    REQUIRE_FALSE(denied.ok());
+    CHECK(denied.error().code == ErrorCode::kPermissionDenied);
+    CHECK(full_fetches() == 1);
+    // A second miss within the cache TTL does not fetch the registry again.
+    CHECK_FALSE(dir.CheckAllowed("http://a:1/execute").ok());
+    CHECK(full_fetches() == 1);
+  }
+
   TEST_CASE("a sourcePath missing from the reply fails the task, which is reverted") {
     World w;
     FakeState state(w.http, "http://state:1/state/s1");
@@ -459,6 +569,8 @@ TEST_SUITE("runner") {
     // localhost is 127.0.0.1: a registered 127.0.0.1 service may be named as localhost.
     w.disco.Add({"local", "http://127.0.0.1:4600", {"local"}});
     FakeEngine local(w.http, "http://localhost:4600");
+    // The whole registry is fetched at most once per cache TTL (2 s): the miss above just did.
+    w.clock.Advance(std::chrono::milliseconds(2000));
     id = w.Submit(R"({"steps": [ {"tasks": [ {"url": "http://localhost:4600"} ]} ]})");
     CHECK(w.Run(id) == kCompleted);
     CHECK(local.seen("execute").size() == 1);

@@ -1,4 +1,7 @@
 #include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "csp/json/json.h"
 #include "store.h"
@@ -123,6 +126,56 @@ TEST_SUITE("store") {
     CHECK(counts[kFailed] == 1);
     CHECK(counts[kCancelled] == 1);
     CHECK(counts[kRunning] == 0);
+  }
+
+  TEST_CASE("event seqs continue after a reopen - a task change and its event commit together") {
+    std::string path = (std::filesystem::temp_directory_path() /
+                        ("jc-store-test-" + std::to_string(::getpid()) + ".db")).string();
+    auto cleanup = [&] {
+      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+    };
+    cleanup();
+    {
+      auto opened = Store::Open(path);
+      REQUIRE(opened.ok());
+      auto& store = **opened;
+      REQUIRE(store.CreateJob(Job("j1")).ok());  // seq 1: job_accepted
+      CHECK(store.AppendEvent("j1", 2000, "job_started", json::Object{})->seq == 2);
+      TaskRow row;
+      row.step = 0;
+      row.task = 0;
+      row.request_id = "r1";
+      row.request = json::Object{{"requestId", "r1"}};
+      row.attempts = 1;
+      row.sent = true;
+      NewEvent ev{2001, "task_dispatched", json::Object{{"step", 0}}};
+      REQUIRE(store.MarkDispatched("j1", row, {ev}).ok());
+      auto tasks = store.ListTasks("j1");
+      REQUIRE(tasks.ok());
+      CHECK((*tasks)[0].status == kTaskDispatched);
+      auto events = store.ListEvents("j1", 2, 0);
+      REQUIRE(events.ok());
+      REQUIRE(events->size() == 1);
+      CHECK((*events)[0].seq == 3);
+      CHECK((*events)[0].type == "task_dispatched");
+      row.status = kTaskSucceeded;
+      NewEvent done{2002, "task_succeeded", json::Object{{"step", 0}}};
+      REQUIRE(store.FinishTask("j1", row, {done}).ok());
+    }
+    {
+      auto opened = Store::Open(path);
+      REQUIRE(opened.ok());
+      auto& store = **opened;
+      CHECK(store.AppendEvent("j1", 3000, "job_resumed", json::Object{})->seq == 5);
+      auto events = store.ListEvents("j1", 0, 0);
+      REQUIRE(events.ok());
+      REQUIRE(events->size() == 5);
+      for (size_t i = 0; i < events->size(); ++i) CHECK((*events)[i].seq == static_cast<int64_t>(i) + 1);
+      // Ending the job drops the cached seq; the next event still follows on.
+      REQUIRE(store.FinishJob("j1", kCompleted, 4000, json::Value()).ok());
+      CHECK(store.AppendEvent("j1", 4001, "late", json::Object{})->seq == 7);
+    }
+    cleanup();
   }
 
   TEST_CASE("reverts are upserted per task") {
