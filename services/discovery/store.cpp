@@ -46,7 +46,7 @@ Status RunCached(sqlite::Database& db, std::string_view sql, const Args&... args
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
-  auto db = sqlite::Database::Open(path);
+  auto db = sqlite::Database::Open(path, sqlite::ExclusiveOptions());
   if (!db) return db.error();
   if (Status s = sqlite::Migrate(*db, kMigrations); !s) return s.error();
   return std::unique_ptr<Store>(new Store(std::move(*db)));

@@ -94,7 +94,7 @@ std::string_view UndoName(Undo undo) {
 }
 
 Result<Store> Store::Open(const std::string& path) {
-  Result<sqlite::Database> db = sqlite::Database::Open(path);
+  Result<sqlite::Database> db = sqlite::Database::Open(path, sqlite::ExclusiveOptions());
   if (!db) return db.error();
   if (Status migrated = sqlite::Migrate(*db, kMigrations); !migrated) return migrated.error();
   return Store(std::move(*db));

@@ -182,7 +182,7 @@ bool IsTerminalStatus(const std::string& status) {
 }
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
-  auto db = sqlite::Database::Open(path);
+  auto db = sqlite::Database::Open(path, sqlite::ExclusiveOptions());
   if (!db) return db.error();
   if (auto s = sqlite::Migrate(*db, kMigrations); !s) return s.error();
   return std::unique_ptr<Store>(new Store(std::move(*db)));

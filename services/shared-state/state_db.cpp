@@ -38,7 +38,7 @@ Status BindAll(sqlite::Statement& st, const Args&... args) {
 }  // namespace
 
 Result<StateDb> StateDb::Open(const std::string& path) {
-  Result<sqlite::Database> db = sqlite::Database::Open(path);
+  Result<sqlite::Database> db = sqlite::Database::Open(path, sqlite::ExclusiveOptions());
   if (!db) return db.error();
   if (Status s = sqlite::Migrate(*db, Migrations()); !s) return s.error();
   return StateDb(std::move(*db));

@@ -88,9 +88,18 @@ Status Database::Configure(const OpenOptions& options) {
   // Extended codes tell a UNIQUE clash (409) from other constraint failures.
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, options.busy_timeout_ms);
+  if (!in_memory() && options.exclusive) {
+    Status exclusive = Exec("PRAGMA locking_mode=EXCLUSIVE");
+    if (!exclusive) return exclusive;
+  }
   if (!in_memory()) {
     Status wal = EnableWal();
     if (!wal) return wal;
+  }
+  if (!in_memory() && options.exclusive) {
+    // Take the lock now, so a second process fails at start-up rather than at its first write.
+    Status locked = Exec("BEGIN IMMEDIATE; COMMIT;");
+    if (!locked) return locked;
   }
   return Exec(options.synchronous_full ? "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
                                        : "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");

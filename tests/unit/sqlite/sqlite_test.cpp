@@ -147,6 +147,25 @@ TEST_SUITE("sqlite") {
     CHECK(QueryInt(again, "SELECT count(*) FROM t") == 1);
   }
 
+  TEST_CASE("an exclusive database keeps its data and shuts a second connection out") {
+    TempDir dir;
+    const std::string path = dir.File("owned.db");
+    OpenOptions owned = csp::sqlite::ExclusiveOptions();
+    owned.busy_timeout_ms = 50;
+    {
+      Database db = OpenOrDie(path, owned);
+      CHECK(QueryText(db, "PRAGMA journal_mode") == "wal");
+      CHECK(QueryText(db, "PRAGMA locking_mode") == "exclusive");
+      ExecOrDie(db, "CREATE TABLE t (x); INSERT INTO t VALUES (1);");
+      auto second = Database::Open(path, owned);
+      REQUIRE_FALSE(second);
+      CHECK(second.error().code == csp::ErrorCode::kUnavailable);
+    }
+    // The lock goes with the connection; the write is there for the next owner.
+    Database again = OpenOrDie(path, owned);
+    CHECK(QueryInt(again, "SELECT count(*) FROM t") == 1);
+  }
+
   TEST_CASE("open fails cleanly when the directory cannot be created") {
     TempDir dir;
     const std::string blocker = dir.File("plain-file");
