@@ -45,7 +45,7 @@ given=0
 for u in "$discovery_url" "$state_url" "$job_url" "$engine_url"; do [[ -n "$u" ]] && given=$((given + 1)); done
 [[ $given -eq 0 || $given -eq 4 ]] || die "give all four of --discovery-url --state-url --job-url --engine-url, or none"
 
-command -v wrk >/dev/null || die "wrk not found; run scripts/setup.sh --bench"
+command -v wrk >/dev/null || "$root/scripts/setup.sh" --bench || die "wrk not found and could not be installed (scripts/setup.sh --bench)"
 command -v python3 >/dev/null || die "python3 not found; run scripts/setup.sh"
 command -v curl >/dev/null || die "curl not found; run scripts/setup.sh"
 job_load="$build_dir/tests/bench/job_load"
