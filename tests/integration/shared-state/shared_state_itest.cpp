@@ -203,18 +203,21 @@ TEST_SUITE("shared_state.integration") {
     CHECK(s.JsonOf(s.Call("GET", "/state/p")) == J(R"({"n":{"y":2},"l":["x"],"b":1})"));
   }
 
-  // KNOWN LIMITATION: Pistache 0.0.5 parses Content-Type itself (its MediaType parser takes the
-  // "json" prefix of "json-patch+json" for its own subtype and then fails) and answers a raw text
-  // 415 "Unfinished Media Type parameter" before our handler runs; Pistache offers no hook to replace
-  // its Content-Type parser. Kept as may_fail so it reports the day the adapter gets around it.
-  TEST_CASE("RFC 6902 by Content-Type application/json-patch+json" * doctest::may_fail()) {
+  // KNOWN LIMITATION (services/shared-state/README.md): Pistache 0.0.5 parses Content-Type itself
+  // (its MediaType parser takes the "json" prefix of "json-patch+json" for its own subtype and then
+  // fails) and answers a plain-text 415 before any handler runs; it has no hook to replace that
+  // parser. This pins the behaviour: the day a Pistache upgrade lets the header through, this test
+  // fails, and the README's limitation and this test are to be replaced by the real check (the
+  // route already handles the media type). The same patch as a JSON array is applied (below).
+  TEST_CASE("Content-Type application/json-patch+json is refused by Pistache and the array form works") {
     StateService s;
     REQUIRE(s.Call("PUT", "/state/p", R"({"a":1})").status == 201);
     HeaderList json_patch = {{"Content-Type", "application/json-patch+json"}};
-    Response patched = s.Call("PATCH", "/state/p", R"([{"op":"replace","path":"/a","value":2}])", json_patch);
+    Response refused = s.Call("PATCH", "/state/p", R"([{"op":"replace","path":"/a","value":2}])", json_patch);
+    CHECK_MESSAGE(refused.status == 415, refused.body);
+    CHECK(s.JsonOf(s.Call("GET", "/state/p")) == J(R"({"a":1})"));
+    Response patched = s.Call("PATCH", "/state/p", R"([{"op":"replace","path":"/a","value":2}])");
     CHECK_MESSAGE(patched.status == 200, patched.body);
-    Response not_array = s.Call("PATCH", "/state/p", R"({"a":3})", json_patch);
-    CHECK_MESSAGE(not_array.status == 400, not_array.body);
     CHECK(s.JsonOf(s.Call("GET", "/state/p")) == J(R"({"a":2})"));
   }
 
