@@ -57,7 +57,7 @@ TEST_SUITE("job-runner initial state") {
     CHECK(s->origin == "--state - + initialState + --set");
   }
 
-  TEST_CASE("no source means no document; an empty initialState still makes one") {
+  TEST_CASE("no source means no document but an empty initialState still makes one") {
     Options o;
     std::istringstream in;
     auto none = AssembleInitialState(o, J(R"({"steps": []})"), in);
