@@ -112,7 +112,7 @@ void JobService::WorkerLoop() {
       std::lock_guard<std::mutex> lock(mu_);
       running_.erase(id);
     }
-    if (IsTerminalStatus(status)) FireEnd(id);
+    if (IsTerminalStatus(status)) FireEnd(id, status);
   }
   std::lock_guard<std::mutex> lock(mu_);
   --live_workers_;
@@ -138,7 +138,7 @@ void JobService::AddEndCallback(const std::string& job_id, EndCallback cb) {
   on_end_[job_id].push_back(std::move(cb));
 }
 
-void JobService::FireEnd(const std::string& job_id) {
+void JobService::FireEnd(const std::string& job_id, const std::string& status) {
   std::vector<EndCallback> callbacks;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -146,6 +146,11 @@ void JobService::FireEnd(const std::string& job_id) {
     if (it == on_end_.end()) return;
     callbacks = std::move(it->second);
     on_end_.erase(it);
+  }
+  if (status == kCompleted) {
+    JobOutcome outcome{job_id, status, json::Value()};
+    for (auto& cb : callbacks) cb(outcome);
+    return;
   }
   auto job = store_.GetJob(job_id);
   JobOutcome outcome{job_id, job ? job->status : std::string(kFailed), job ? job->error : json::Value()};

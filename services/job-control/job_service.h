@@ -88,7 +88,9 @@ class JobService {
  private:
   void WorkerLoop();
   void PruneLoop();
-  void FireEnd(const std::string& job_id);
+  // `status`, when given, is the job's terminal status as its run just returned it: a completed
+  // job (no error record) is then answered without reading the store again.
+  void FireEnd(const std::string& job_id, const std::string& status = "");
   void AddEndCallback(const std::string& job_id, EndCallback cb);
 
   Store& store_;

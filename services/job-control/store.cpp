@@ -315,21 +315,27 @@ Result<std::map<std::string, int64_t>> Store::CountByStatus() {
   return out;
 }
 
-Status Store::MarkRunning(const std::string& id, int64_t started_at, int64_t deadline) {
+Status Store::MarkRunning(const std::string& id, int64_t started_at, int64_t deadline,
+                          const std::vector<NewEvent>& events) {
   std::lock_guard<std::mutex> lock(mu_);
-  return Run(db_, "UPDATE jobs SET status = 'running', started_at = ?, deadline = ? WHERE id = ?",
-             {started_at, deadline, id});
+  return WriteWithEventsLocked(id, events, [&] {
+    return Run(db_, "UPDATE jobs SET status = 'running', started_at = ?, deadline = ? WHERE id = ?",
+               {started_at, deadline, id});
+  });
 }
 
-Status Store::SetStateUrl(const std::string& id, const std::string& state_url, bool seeded) {
+Status Store::SetStateUrl(const std::string& id, const std::string& state_url, bool seeded,
+                          const std::vector<NewEvent>& events) {
   std::lock_guard<std::mutex> lock(mu_);
-  return Run(db_, "UPDATE jobs SET state_url = ?, seeded = ? WHERE id = ?",
-             {state_url, static_cast<int64_t>(seeded ? 1 : 0), id});
+  return WriteWithEventsLocked(id, events, [&] {
+    return Run(db_, "UPDATE jobs SET state_url = ?, seeded = ? WHERE id = ?",
+               {state_url, static_cast<int64_t>(seeded ? 1 : 0), id});
+  });
 }
 
-Status Store::MarkSeeded(const std::string& id) {
+Status Store::MarkSeeded(const std::string& id, const std::vector<NewEvent>& events) {
   std::lock_guard<std::mutex> lock(mu_);
-  return Run(db_, "UPDATE jobs SET seeded = 1 WHERE id = ?", {id});
+  return WriteWithEventsLocked(id, events, [&] { return Run(db_, "UPDATE jobs SET seeded = 1 WHERE id = ?", {id}); });
 }
 
 Status Store::SetCancelRequested(const std::string& id) {

@@ -151,9 +151,12 @@ class Store {
   Result<std::vector<std::string>> UnfinishedJobs();
   Result<std::map<std::string, int64_t>> CountByStatus();
 
-  Status MarkRunning(const std::string& id, int64_t started_at, int64_t deadline);
-  Status SetStateUrl(const std::string& id, const std::string& state_url, bool seeded);
-  Status MarkSeeded(const std::string& id);
+  // These three append `events`, if any, in the same transaction (all or nothing is committed).
+  Status MarkRunning(const std::string& id, int64_t started_at, int64_t deadline,
+                     const std::vector<NewEvent>& events = {});
+  Status SetStateUrl(const std::string& id, const std::string& state_url, bool seeded,
+                     const std::vector<NewEvent>& events = {});
+  Status MarkSeeded(const std::string& id, const std::vector<NewEvent>& events = {});
   Status SetCancelRequested(const std::string& id);
   // Moves queued -> cancelled, with a "job_ended" event; false when the job was not queued any more.
   Result<bool> CancelQueued(const std::string& id, int64_t at, const json::Value& error);

@@ -124,6 +124,27 @@ TEST_SUITE("runner") {
     CHECK(std::count(types.begin(), types.end(), "step_skipped") == 1);
   }
 
+  TEST_CASE("events keep their order when job_started and step_started share a commit") {
+    World w;
+    std::string id = w.Submit(R"({"steps": [
+      {"tasks": [ {"tag": "a"}, {"tag": "b"} ]},
+      {"enabled": false, "tasks": [ {"tag": "c"} ]},
+      {"tasks": [ {"tag": "c"} ]} ]})");
+    CHECK(w.Run(id) == kCompleted);
+    auto types = w.EventTypes(id);
+    REQUIRE(types.size() == 12);
+    CHECK(types[0] == "job_accepted");
+    CHECK(types[1] == "job_started");
+    CHECK(types[2] == "step_started");
+    CHECK(std::count(types.begin() + 3, types.begin() + 7, "task_dispatched") == 2);
+    CHECK(std::count(types.begin() + 3, types.begin() + 7, "task_succeeded") == 2);
+    CHECK(types[7] == "step_skipped");
+    CHECK(types[8] == "step_started");
+    CHECK(types[9] == "task_dispatched");
+    CHECK(types[10] == "task_succeeded");
+    CHECK(types[11] == "job_ended");
+  }
+
   TEST_CASE("retries go to /repeat with the same requestId and body") {
     World w;
     int calls = 0;
