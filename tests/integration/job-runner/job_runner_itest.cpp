@@ -7,11 +7,13 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <mutex>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "csp/http/server.h"
 #include "csp/http_client/client.h"
 #include "csp/json/json.h"
 #include "csp/test_support/process.h"
@@ -167,6 +169,57 @@ test::CommandResult Runner(const std::vector<std::string>& args, const std::stri
 }
 
 std::string Jobs(const std::string& file) { return Source("examples/jobs/" + file); }
+
+// A service registered under tag "hang" whose /execute never answers until the test ends; its
+// /revert answers noop. For following, timing out and cancelling a job that is still running.
+class HangingService {
+ public:
+  explicit HangingService(const std::string& discovery_url) {
+    http::Router router;
+    router.Get("/forms", [](const http::Request& req) {
+      json::Array forms;
+      for (const char* rel : {"execute", "repeat", "revert"}) {
+        forms.push_back(json::Object{{"rel", rel}, {"method", "POST"}, {"href", req.BaseUrl() + "/" + rel}});
+      }
+      return http::Response::Json(200, forms);
+    });
+    for (const char* verb : {"/execute", "/repeat"}) {
+      router.AddAsync(http::Method::kPost, verb, [this](http::Request, http::Reply reply) {
+        std::lock_guard<std::mutex> lock(mu_);
+        parked_.push_back(std::move(reply));
+      });
+    }
+    router.Post("/revert", [](const http::Request&) {
+      return http::Response::Json(200, json::Object{{"status", "noop"}});
+    });
+    server_ = std::make_unique<http::Server>(http::ServerOptions{}, std::move(router), metrics_);
+    REQUIRE(server_->Start());
+    auto r = http_client::CurlClient().PostJson(
+        discovery_url + "/register",
+        json::Object{{"serviceName", "hang"}, {"serviceURL", server_->url()}, {"tags", json::Array{"hang"}}});
+    REQUIRE(r.ok());
+    REQUIRE(r->ok());
+  }
+  ~HangingService() {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& reply : parked_) reply(http::Response::FromError(Unavailable("test over")));
+  }
+  size_t parked() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return parked_.size();
+  }
+
+ private:
+  http::MetricsRegistry metrics_;
+  std::unique_ptr<http::Server> server_;
+  std::mutex mu_;
+  std::vector<http::Reply> parked_;
+};
+
+// One task on the hanging service; its call times out after 3 s and is not retried.
+constexpr const char* kHangingJob =
+    R"({"name":"hangs","steps":[{"name":"wait","tasks":[{"tag":"hang","timeoutMs":3000,)"
+    R"("retry":{"maxAttempts":1},"input":{"command":"create","resource":"thing"}}]}]})";
 
 }  // namespace
 
@@ -357,6 +410,43 @@ TEST_SUITE("job-runner integration") {
     CHECK(*json::Parse(got.out) == J(R"({"a": 1})"));
     CHECK(Runner({"state", "delete", "doc-x"}, p.discovery_url(), cwd.path()).exit_code == 0);
     CHECK(Runner({"state", "get", "doc-x"}, p.discovery_url(), cwd.path()).exit_code == 1);
+  }
+
+  TEST_CASE("--timeout cancels a job that does not end and exits 1") {
+    Platform p;
+    HangingService hang(p.discovery_url());
+    test::TempDir cwd;
+    WriteFile(cwd.path() + "/hang.json", kHangingJob);
+    auto run = Runner({"run", "hang.json", "--timeout", "1s"}, p.discovery_url(), cwd.path());
+    CHECK(run.exit_code == 1);
+    CHECK(hang.parked() >= 1);
+    auto listed = Runner({"list", "--status", "cancelled", "--json"}, p.discovery_url(), cwd.path());
+    REQUIRE(listed.exit_code == 0);
+    auto jobs = json::Parse(listed.out);
+    REQUIRE(jobs.ok());
+    CHECK(jobs->AsArray().size() == 1);
+  }
+
+  TEST_CASE("cancel stops a running job and watch follows it to its end") {
+    Platform p;
+    HangingService hang(p.discovery_url());
+    test::TempDir cwd;
+    WriteFile(cwd.path() + "/hang.json", kHangingJob);
+    http_client::CurlClient http;
+    auto submitted = http.PostJson(p.job_control().url() + "/jobs", *json::Parse(kHangingJob));
+    REQUIRE(submitted.ok());
+    REQUIRE(submitted->status == 202);
+    const std::string id = Str(*submitted->Json(), "jobId");
+    REQUIRE(test::WaitFor([&] { return hang.parked() >= 1; }, 10s));  // the task is in flight
+
+    auto cancel = Runner({"cancel", id}, p.discovery_url(), cwd.path());
+    CHECK(cancel.exit_code == 0);
+    auto watch = Runner({"watch", id}, p.discovery_url(), cwd.path());
+    CHECK(watch.exit_code == 1);  // cancelled: what ran was reverted
+    CHECK(Contains(watch.out, "cancel"));
+    auto job = http.Get(p.job_control().url() + "/jobs/" + id);
+    REQUIRE(job.ok());
+    CHECK(Str(*job->Json(), "status") == "cancelled");
   }
 
   TEST_CASE("doctor on a platform with one component down") {
