@@ -119,7 +119,6 @@ int main(int argc, char** argv) {
   route_options.max_wait = kLongestPoll;
   csp::discovery::AddRoutes(router, registry, waits, route_options);
   auto server_options = csp::http::ServerOptionsFrom(common, "discovery");
-  server_options.version = CSP_VERSION;
   server_options.longest_reply = std::chrono::duration_cast<std::chrono::seconds>(kLongestPoll);
   server_options.health = [&registry] {
     csp::http::HealthReport report;

@@ -97,7 +97,6 @@ int main(int argc, char** argv) {
   jc::RouteContext ctx{service, store_ref, events, run_options.limits, CSP_VERSION};
   jc::AddRoutes(router, ctx);
   auto server_options = csp::http::ServerOptionsFrom(common, "job-control");
-  server_options.version = CSP_VERSION;
   // Event long polls hold up to 5 min and the synchronous /run-job up to the job's deadline.
   server_options.longest_reply = std::chrono::duration_cast<std::chrono::seconds>(
       std::max<std::chrono::milliseconds>(std::chrono::minutes(5), run_options.job_timeout));

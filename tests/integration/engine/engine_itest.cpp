@@ -29,26 +29,9 @@ Value J(const std::string& text) {
   return *v;
 }
 
-// The environment csp_add_integration_test should set, completed from paths compiled in.
-void CompleteEnvironment() {
-  ::setenv("CSP_SOURCE_DIR", CSP_ITEST_SOURCE_DIR, 0);
-  ::setenv("CSP_ENGINE_BIN", CSP_ITEST_ENGINE_BIN, 0);
-#ifdef CSP_ITEST_DISCOVERY_BIN
-  ::setenv("CSP_DISCOVERY_BIN", CSP_ITEST_DISCOVERY_BIN, 0);
-#endif
-}
+std::string Binary(const std::string& name) { return csp::test::BinaryPath(name); }
 
-std::string Binary(const std::string& name) {
-  CompleteEnvironment();
-  return csp::test::BinaryPath(name);
-}
-
-std::string DesignPath(const std::string& name) {
-  CompleteEnvironment();
-  const char* source = std::getenv("CSP_SOURCE_DIR");
-  REQUIRE_MESSAGE(source != nullptr, "CSP_SOURCE_DIR is not set");
-  return std::string(source) + "/examples/designs/" + name;
-}
+std::string DesignPath(const std::string& name) { return csp::test::SourcePath("examples/designs/" + name); }
 
 bool FileExists(const std::string& path) {
   struct stat st {};
@@ -383,7 +366,6 @@ TEST_SUITE("engine.http") {
     CHECK(no_flag.err == "engine: --design FILE is required\n");
   }
 
-#ifdef CSP_HAVE_DISCOVERY
   TEST_CASE("registers with discovery from serviceInfo") {
     csp::test::TempDir disco_dir;
     auto disco = csp::test::Process::Start(Binary("discovery"),
@@ -415,7 +397,6 @@ TEST_SUITE("engine.http") {
     REQUIRE(after.ok());
     CHECK(after->body == "[]");
   }
-#endif
 }
 
 }  // namespace

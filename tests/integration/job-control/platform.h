@@ -41,25 +41,9 @@ inline std::string Str(const Value& v, std::string_view key) {
   return m != nullptr && m->IsString() ? m->AsString() : std::string();
 }
 
-// csp_add_integration_test's environment may reach the test only in part; complete it from the
-// paths compiled in (see CMakeLists.txt).
-inline void CompleteEnvironment() {
-  ::setenv("CSP_SOURCE_DIR", CSP_ITEST_SOURCE_DIR, 0);
-  ::setenv("CSP_DISCOVERY_BIN", CSP_ITEST_DISCOVERY_BIN, 0);
-  ::setenv("CSP_SHARED_STATE_BIN", CSP_ITEST_SHARED_STATE_BIN, 0);
-  ::setenv("CSP_ENGINE_BIN", CSP_ITEST_ENGINE_BIN, 0);
-  ::setenv("CSP_JOB_CONTROL_BIN", CSP_ITEST_JOB_CONTROL_BIN, 0);
-}
+inline std::string Binary(const std::string& name) { return test::BinaryPath(name); }
 
-inline std::string Binary(const std::string& name) {
-  CompleteEnvironment();
-  return test::BinaryPath(name);
-}
-
-inline std::string DesignPath(const std::string& name) {
-  CompleteEnvironment();
-  return std::string(std::getenv("CSP_SOURCE_DIR")) + "/examples/designs/" + name;
-}
+inline std::string DesignPath(const std::string& name) { return test::SourcePath("examples/designs/" + name); }
 
 struct Reply {
   int status = 0;
@@ -111,7 +95,7 @@ inline http::Response FormsFor(const http::Request& req) {
 
 class Platform {
  public:
-  Platform() : client_() { CompleteEnvironment(); }
+  Platform() : client_() {}
 
   void StartDiscovery() {
     discovery_ = Start("discovery", {"--data-dir", Dir("discovery"), "--check-interval", "500ms"});

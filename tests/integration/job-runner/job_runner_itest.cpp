@@ -35,21 +35,7 @@ std::string Str(const Value& v, std::string_view key) {
   return m != nullptr && m->IsString() ? m->AsString() : std::string();
 }
 
-// The environment ctest passes may be incomplete (doctest_discover_tests keeps only part of a
-// list property); complete it from the paths compiled in.
-void CompleteEnvironment() {
-  ::setenv("CSP_SOURCE_DIR", CSP_ITEST_SOURCE_DIR, 0);
-  ::setenv("CSP_DISCOVERY_BIN", CSP_ITEST_DISCOVERY_BIN, 0);
-  ::setenv("CSP_SHARED_STATE_BIN", CSP_ITEST_SHARED_STATE_BIN, 0);
-  ::setenv("CSP_ENGINE_BIN", CSP_ITEST_ENGINE_BIN, 0);
-  ::setenv("CSP_JOB_CONTROL_BIN", CSP_ITEST_JOB_CONTROL_BIN, 0);
-  ::setenv("CSP_JOB_RUNNER_BIN", CSP_ITEST_JOB_RUNNER_BIN, 0);
-}
-
-std::string Source(const std::string& relative) {
-  CompleteEnvironment();
-  return std::string(std::getenv("CSP_SOURCE_DIR")) + "/" + relative;
-}
+std::string Source(const std::string& relative) { return test::SourcePath(relative); }
 
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path);
@@ -70,7 +56,6 @@ class Platform {
  public:
   // Starts every component; `with_job_control` false leaves it out.
   explicit Platform(bool with_job_control = true) {
-    CompleteEnvironment();
     discovery_ = Start("discovery", {"--check-interval", "300ms"});
     state_ = Start("shared-state", {"--discovery-url", discovery_url()});
     for (const char* design : {"person", "todo", "order"}) {

@@ -229,6 +229,16 @@ std::string BinaryPath(const std::string& name) {
   return value;
 }
 
+std::string SourcePath(const std::string& relative) {
+  const char* root = std::getenv("CSP_SOURCE_DIR");
+  if (root == nullptr || *root == '\0') {
+    std::fprintf(stderr, "test_support: CSP_SOURCE_DIR is not set. Run this test through ctest.\n");
+    std::fflush(stderr);
+    std::abort();
+  }
+  return std::string(root) + "/" + relative;
+}
+
 // ---- Process ----
 
 Result<std::unique_ptr<Process>> Process::Start(const std::string& binary, const std::vector<std::string>& args,

@@ -32,6 +32,11 @@ class TempDir {
 // become underscores). Aborts the test run with a clear message when unset.
 std::string BinaryPath(const std::string& name);
 
+// `relative` under the source tree, from the CSP_SOURCE_DIR environment variable that
+// csp_add_integration_test sets (e.g. SourcePath("examples/designs/person.json")). Aborts the test
+// run with a clear message when unset.
+std::string SourcePath(const std::string& relative);
+
 // A running service process. Started with its stdout on a pipe: Start() waits until the
 // service prints "listening on http://HOST:PORT" and records the URL. stderr (the JSON log) goes
 // to a file, available through log() for failure messages.
