@@ -196,20 +196,11 @@ json::Value EntryToJson(const Entry& e) {
 }
 
 json::Value EntryToStored(const Entry& e) {
-  return json::Object{
-      {"registryID", e.registry_id},
-      {"serviceName", e.service_name},
-      {"serviceURL", e.service_url},
-      {"tags", StringArray(e.tags)},
-      {"semanticProfile", e.semantic_profile},
-      {"mediaTypes", StringArray(e.media_types)},
-      {"pingURL", e.ping_url},
-      {"lastRenewed", Timestamp(e.last_renewed)},
-      {"registeredAt", Timestamp(e.registered_at)},
-      {"ttlSeconds", e.ttl_seconds},
-      {"metadata", e.metadata},
-      {"seq", static_cast<int64_t>(e.seq)},
-  };
+  // The wire form without the health fields: after a restart every entry is checked again.
+  json::Value stored = EntryToJson(e);
+  for (const char* key : {"status", "lastChecked", "failures"}) stored.AsObject().Erase(key);
+  stored.Set("seq", static_cast<int64_t>(e.seq));
+  return stored;
 }
 
 Result<Entry> EntryFromStored(const json::Value& stored) {
