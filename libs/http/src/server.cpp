@@ -18,8 +18,6 @@
 #include <thread>
 
 #include "csp/core/id.h"
-#include "csp/core/time.h"
-#include "csp/json/json.h"
 #include "csp/log/log.h"
 
 namespace csp::http {
@@ -137,7 +135,6 @@ class Server::Impl {
   std::shared_mutex stop_mu_;
   bool stopped_ = false;
 
-  friend class PistacheHandler;
 };
 
 namespace {
