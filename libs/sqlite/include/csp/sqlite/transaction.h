@@ -8,11 +8,10 @@
 //
 // IMMEDIATE takes the write lock up front, so a transaction never fails half-way with
 // SQLITE_BUSY on its first write; waiting for the lock is bounded by the busy timeout.
-// Transactions do not nest. The Database must outlive the Transaction (moving it is fine).
+// Transactions do not nest. The Database must outlive the Transaction and must not be moved
+// while one is open.
 
 #include "csp/core/result.h"
-
-struct sqlite3;
 
 namespace csp::sqlite {
 
@@ -37,9 +36,9 @@ class Transaction {
   Status Rollback();
 
  private:
-  explicit Transaction(sqlite3* db) : db_(db) {}
+  explicit Transaction(Database* db) : db_(db) {}
 
-  sqlite3* db_;  // nullptr once committed, rolled back or moved from
+  Database* db_;  // nullptr once committed, rolled back or moved from
 };
 
 }  // namespace csp::sqlite
