@@ -71,6 +71,14 @@ int main(int argc, char** argv) {
     }
     return out;
   });
+  metrics.AddGaugeFunction("job_control_store_writes", "Job and task records written since start", [&store_ref] {
+    return std::vector<std::pair<csp::http::Labels, double>>{{{}, static_cast<double>(store_ref.GroupWrites())}};
+  });
+  metrics.AddGaugeFunction("job_control_store_commits", "Commits those writes took (writes arriving together share one)",
+                           [&store_ref] {
+                             return std::vector<std::pair<csp::http::Labels, double>>{
+                                 {{}, static_cast<double>(store_ref.GroupCommits())}};
+                           });
 
   jc::DirectoryOptions dir_options;
   dir_options.allow_unregistered_urls = cl.GetBool("allow-unregistered-urls");

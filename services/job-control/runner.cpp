@@ -160,8 +160,9 @@ class JobRunner::Execution {
   NewEvent MakeEvent(const std::string& type, json::Object data) const {
     return NewEvent{NowMs(), type, json::Value(std::move(data))};
   }
-  // A task's state change (write) and its events in one transaction; see the definition.
-  using TaskWrite = std::function<Status(const std::vector<NewEvent>&)>;
+  // A task's state change (write) and its events in one transaction; see the definition. The
+  // write passes `q` on to the Store, which calls it once the write has its commit slot.
+  using TaskWrite = std::function<Status(const std::vector<NewEvent>&, const Store::Queued& q)>;
   Status Record(const TaskWrite& write, std::vector<NewEvent> events);
   bool Cancelled() const { return ctl_.cancel_requested() || job_.cancel_requested; }
   bool DeadlinePassed() const { return job_.deadline && NowMs() >= *job_.deadline; }
@@ -220,7 +221,7 @@ std::string JobRunner::Execution::Run() {
     job_.deadline = now + JobTimeout().count();
     // The status change and its event in one commit.
     Status marked =
-        Record([&](const std::vector<NewEvent>& e) { return r_.store_.MarkRunning(job_.id, now, *job_.deadline, e); },
+        Record([&](const auto& e, const auto& q) { return r_.store_.MarkRunning(job_.id, now, *job_.deadline, e, q); },
                {MakeEvent("job_started", {{"deadline", FormatIso8601(FromUnixMillis(*job_.deadline))}})});
     if (!marked) return job_.status;
     job_.status = kRunning;
@@ -361,7 +362,7 @@ bool JobRunner::Execution::EnsureState() {
       error_ = JobError("error", json::Value(), "cannot create a state document for the job: " + created.error().message);
       return false;
     }
-    if (auto s = Record([&](const std::vector<NewEvent>& e) { return r_.store_.SetStateUrl(job_.id, url, true, e); },
+    if (auto s = Record([&](const auto& e, const auto& q) { return r_.store_.SetStateUrl(job_.id, url, true, e, q); },
                         {MakeEvent("state_created", {{"stateURL", url}})});
         !s) {
       error_ = JobError("error", json::Value(), "cannot record the state document: " + s.error().message);
@@ -402,11 +403,11 @@ bool JobRunner::Execution::EnsureState() {
     seeded.push_back(MakeEvent("state_seeded", {{"stateURL", state_url_}}));
   }
   if (job_.state_url.empty()) {
-    auto s = Record([&](const std::vector<NewEvent>& e) { return r_.store_.SetStateUrl(job_.id, state_url_, true, e); },
+    auto s = Record([&](const auto& e, const auto& q) { return r_.store_.SetStateUrl(job_.id, state_url_, true, e, q); },
                     std::move(seeded));
     (void)s;
   } else {
-    auto s = Record([&](const std::vector<NewEvent>& e) { return r_.store_.MarkSeeded(job_.id, e); }, std::move(seeded));
+    auto s = Record([&](const auto& e, const auto& q) { return r_.store_.MarkSeeded(job_.id, e, q); }, std::move(seeded));
     (void)s;
   }
   job_.seeded = true;
@@ -516,7 +517,7 @@ void JobRunner::Execution::Dispatch(int step, int task, const json::Value& snaps
     row.error = "unknown mode '" + rel + "'";
     row.service_url = (*instances)[index];
     row.finished_at = NowMs();
-    (void)Record([&](const std::vector<NewEvent>& e) { return r_.store_.FinishTask(job_.id, row, e); },
+    (void)Record([&](const auto& e, const auto& q) { return r_.store_.FinishTask(job_.id, row, e, q); },
                  {MakeEvent("task_skipped", {{"step", step}, {"task", task}, {"tag", t.Label()},
                                              {"reason", "unknown mode"}, {"mode", rel}})});
     return;
@@ -533,7 +534,7 @@ void JobRunner::Execution::Dispatch(int step, int task, const json::Value& snaps
   row.sent = true;  // from here on the outcome is unknown until recorded
   // The dispatch and its event commit together, before the call goes out.
   Status dispatched =
-      Record([&](const std::vector<NewEvent>& e) { return r_.store_.MarkDispatched(job_.id, row, e); },
+      Record([&](const auto& e, const auto& q) { return r_.store_.MarkDispatched(job_.id, row, e, q); },
              {MakeEvent("task_dispatched", {{"step", step}, {"task", task}, {"tag", t.Label()},
                                             {"service", row.service_url}, {"url", row.endpoint},
                                             {"requestId", row.request_id}, {"attempt", 1}})});
@@ -705,7 +706,7 @@ void JobRunner::Execution::Succeed(int step, int task, const http_client::Respon
   events.push_back(MakeEvent("task_succeeded", {{"step", step}, {"task", task}, {"tag", t.Label()},
                                                 {"status", reply.status}, {"durationMs", duration},
                                                 {"attempts", row.attempts}, {"requestId", row.request_id}}));
-  if (auto s = Record([&](const std::vector<NewEvent>& e) { return r_.store_.FinishTask(job_.id, row, e); },
+  if (auto s = Record([&](const auto& e, const auto& q) { return r_.store_.FinishTask(job_.id, row, e, q); },
                       std::move(events));
       !s) {
     log::Logger("job-control").Error("cannot record a task outcome", {{"jobId", job_.id}, {"error", s.error().message}});
@@ -728,7 +729,7 @@ void JobRunner::Execution::FailTask(int step, int task, const std::string& messa
                     {"attempts", row.attempts}};
   if (http_status) data.Set("status", *http_status);
   if (!row.request_id.empty()) data.Set("requestId", row.request_id);
-  if (auto s = Record([&](const std::vector<NewEvent>& e) { return r_.store_.FinishTask(job_.id, row, e); },
+  if (auto s = Record([&](const auto& e, const auto& q) { return r_.store_.FinishTask(job_.id, row, e, q); },
                       {MakeEvent("task_failed", std::move(data))});
       !s) {
     log::Logger("job-control").Error("cannot record a task outcome", {{"jobId", job_.id}, {"error", s.error().message}});
@@ -742,18 +743,23 @@ void JobRunner::Execution::FailTask(int step, int task, const std::string& messa
 // Deferred events (step_started) go first, in the same commit; they are kept even when the change
 // itself cannot be written.
 Status JobRunner::Execution::Record(const TaskWrite& write, std::vector<NewEvent> events) {
+  // record_mu_ orders this job's writes (a deferred event must not be overtaken by a later one).
+  // It is held only until the write has its place in the store's commit order, not through the
+  // commit, so that the parallel tasks of a step can share one commit.
   std::unique_lock<std::mutex> lock(record_mu_);
   size_t deferred = deferred_.size();
   if (deferred > 0) {
     events.insert(events.begin(), std::make_move_iterator(deferred_.begin()), std::make_move_iterator(deferred_.end()));
     deferred_.clear();
   }
-  if (Status s = write(events); s) {
-    lock.unlock();
+  Status s = write(events, [&] { lock.unlock(); });
+  if (s) {
+    if (lock.owns_lock()) lock.unlock();
     r_.events_.Appended(job_.id);
     return s;
   }
-  Status s = write({});
+  if (!lock.owns_lock()) lock.lock();
+  s = write({}, {});
   size_t keep = s ? events.size() : deferred;
   for (size_t i = 0; i < keep; ++i) r_.events_.Append(job_.id, events[i].type, events[i].data.AsObject());
   return s;

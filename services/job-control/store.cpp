@@ -188,6 +188,11 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   return std::unique_ptr<Store>(new Store(std::move(*db)));
 }
 
+Store::Store(sqlite::Database db) : db_(std::move(db)) {
+  // A batch whose commit failed took every event of it along: no cached seq can be trusted.
+  group_.set_on_rollback([this] { last_seq_.clear(); });
+}
+
 bool Store::Healthy() {
   std::lock_guard<std::mutex> lock(mu_);
   auto st = Query(db_, "SELECT 1", {});
@@ -316,26 +321,23 @@ Result<std::map<std::string, int64_t>> Store::CountByStatus() {
 }
 
 Status Store::MarkRunning(const std::string& id, int64_t started_at, int64_t deadline,
-                          const std::vector<NewEvent>& events) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return WriteWithEventsLocked(id, events, [&] {
+                          const std::vector<NewEvent>& events, const Queued& queued) {
+  return WriteWithEvents(id, events, [&] {
     return Run(db_, "UPDATE jobs SET status = 'running', started_at = ?, deadline = ? WHERE id = ?",
                {started_at, deadline, id});
-  });
+  }, queued);
 }
 
 Status Store::SetStateUrl(const std::string& id, const std::string& state_url, bool seeded,
-                          const std::vector<NewEvent>& events) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return WriteWithEventsLocked(id, events, [&] {
+                          const std::vector<NewEvent>& events, const Queued& queued) {
+  return WriteWithEvents(id, events, [&] {
     return Run(db_, "UPDATE jobs SET state_url = ?, seeded = ? WHERE id = ?",
                {state_url, static_cast<int64_t>(seeded ? 1 : 0), id});
-  });
+  }, queued);
 }
 
-Status Store::MarkSeeded(const std::string& id, const std::vector<NewEvent>& events) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return WriteWithEventsLocked(id, events, [&] { return Run(db_, "UPDATE jobs SET seeded = 1 WHERE id = ?", {id}); });
+Status Store::MarkSeeded(const std::string& id, const std::vector<NewEvent>& events, const Queued& queued) {
+  return WriteWithEvents(id, events, [&] { return Run(db_, "UPDATE jobs SET seeded = 1 WHERE id = ?", {id}); }, queued);
 }
 
 Status Store::SetCancelRequested(const std::string& id) {
@@ -435,31 +437,32 @@ Result<std::vector<TaskRow>> Store::ListTasks(const std::string& job_id) {
   return out;
 }
 
-Status Store::MarkDispatched(const std::string& job_id, const TaskRow& row, const std::vector<NewEvent>& events) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return WriteWithEventsLocked(job_id, events, [&] {
+Status Store::MarkDispatched(const std::string& job_id, const TaskRow& row, const std::vector<NewEvent>& events,
+                             const Queued& queued) {
+  return WriteWithEvents(job_id, events, [&] {
     return Run(db_,
                "UPDATE tasks SET status = 'dispatched', request_id = ?, service_url = ?, endpoint = ?, request = ?, "
                "attempts = ?, sent = ?, started_at = ? WHERE job_id = ? AND step_index = ? AND task_index = ?",
                {row.request_id, row.service_url, row.endpoint, JsonText(row.request),
                 static_cast<int64_t>(row.attempts), static_cast<int64_t>(row.sent ? 1 : 0), Opt(row.started_at), job_id,
                 static_cast<int64_t>(row.step), static_cast<int64_t>(row.task)});
-  });
+  }, queued);
 }
 
 Status Store::RecordAttempt(const std::string& job_id, int step, int task, int attempts, const std::string& service_url,
                             const std::string& endpoint, bool sent) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return Run(db_,
-             "UPDATE tasks SET attempts = ?, service_url = ?, endpoint = ?, sent = ? "
-             "WHERE job_id = ? AND step_index = ? AND task_index = ?",
-             {static_cast<int64_t>(attempts), service_url, endpoint, static_cast<int64_t>(sent ? 1 : 0), job_id,
-              static_cast<int64_t>(step), static_cast<int64_t>(task)});
+  return group_.Write([&] {
+    return Run(db_,
+               "UPDATE tasks SET attempts = ?, service_url = ?, endpoint = ?, sent = ? "
+               "WHERE job_id = ? AND step_index = ? AND task_index = ?",
+               {static_cast<int64_t>(attempts), service_url, endpoint, static_cast<int64_t>(sent ? 1 : 0), job_id,
+                static_cast<int64_t>(step), static_cast<int64_t>(task)});
+  });
 }
 
-Status Store::FinishTask(const std::string& job_id, const TaskRow& row, const std::vector<NewEvent>& events) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return WriteWithEventsLocked(job_id, events, [&] {
+Status Store::FinishTask(const std::string& job_id, const TaskRow& row, const std::vector<NewEvent>& events,
+                         const Queued& queued) {
+  return WriteWithEvents(job_id, events, [&] {
     return Run(db_,
                "UPDATE tasks SET status = ?, attempts = ?, sent = ?, http_status = ?, result = ?, error = ?, "
                "service_url = COALESCE(?, service_url), finished_at = ?, started_at = COALESCE(started_at, ?), "
@@ -469,29 +472,21 @@ Status Store::FinishTask(const std::string& job_id, const TaskRow& row, const st
                 Opt(row.http_status), JsonOrNull(row.result), Text(row.error), Text(row.service_url),
                 Opt(row.finished_at), Opt(row.started_at), job_id, job_id, static_cast<int64_t>(row.step),
                 static_cast<int64_t>(row.task)});
-  });
+  }, queued);
 }
 
-Status Store::WriteWithEventsLocked(const std::string& job_id, const std::vector<NewEvent>& events,
-                                    const std::function<Status()>& write) {
-  if (events.empty()) return write();
-  // The cached seq must not run ahead of the table: forget it unless the commit happened.
-  bool committed = false;
-  auto forget = [&] {
-    if (!committed) last_seq_.erase(job_id);
+Status Store::WriteWithEvents(const std::string& job_id, const std::vector<NewEvent>& events,
+                              const std::function<Status()>& write, const Queued& queued) {
+  auto work = [&]() -> Status {
+    Status s = write();
+    for (size_t i = 0; s && i < events.size(); ++i) {
+      if (auto e = AppendEventLocked(job_id, events[i].at, events[i].type, events[i].data); !e) s = e.error();
+    }
+    // Rolled back to before this write: an event appended above is gone, so is its cached seq.
+    if (!s && !events.empty()) last_seq_.erase(job_id);
+    return s;
   };
-  auto tx = sqlite::Transaction::Begin(db_);
-  if (!tx) return tx.error();
-  Status s = write();
-  for (size_t i = 0; s && i < events.size(); ++i) {
-    if (auto e = AppendEventLocked(job_id, events[i].at, events[i].type, events[i].data); !e) s = e.error();
-  }
-  if (s) {
-    s = tx->Commit();
-    committed = s.ok();
-  }
-  forget();
-  return s;
+  return group_.Write(work, queued);
 }
 
 Result<std::vector<RevertRow>> Store::ListReverts(const std::string& job_id) {
@@ -558,8 +553,14 @@ Result<EventRow> Store::AppendEventLocked(const std::string& job_id, int64_t at,
 
 Result<EventRow> Store::AppendEvent(const std::string& job_id, int64_t at, const std::string& type,
                                     const json::Value& data) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return AppendEventLocked(job_id, at, type, data);
+  Result<EventRow> appended = Error(ErrorCode::kInternal, "event not written");
+  Status s = group_.Write([&]() -> Status {
+    appended = AppendEventLocked(job_id, at, type, data);
+    if (!appended) return appended.error();
+    return Ok();
+  });
+  if (!s) return s.error();
+  return appended;
 }
 
 Result<std::vector<EventRow>> Store::ListEvents(const std::string& job_id, int64_t after, int64_t limit) {

@@ -20,6 +20,7 @@
 #include "csp/core/result.h"
 #include "csp/json/value.h"
 #include "csp/sqlite/database.h"
+#include "csp/sqlite/group_commit.h"
 
 namespace csp::job_control {
 
@@ -132,6 +133,7 @@ struct JobFilter {
 
 class Store {
  public:
+  using Queued = std::function<void()>;
   // Opens (creating) the database at path (":memory:" for a private in-memory one) and migrates it.
   static Result<std::unique_ptr<Store>> Open(const std::string& path);
 
@@ -152,11 +154,13 @@ class Store {
   Result<std::map<std::string, int64_t>> CountByStatus();
 
   // These three append `events`, if any, in the same transaction (all or nothing is committed).
+  // `queued` is called once the write has its place in the commit order (see
+  // sqlite::GroupCommit::Write), so a caller may release its own ordering lock there.
   Status MarkRunning(const std::string& id, int64_t started_at, int64_t deadline,
-                     const std::vector<NewEvent>& events = {});
+                     const std::vector<NewEvent>& events = {}, const Queued& queued = {});
   Status SetStateUrl(const std::string& id, const std::string& state_url, bool seeded,
-                     const std::vector<NewEvent>& events = {});
-  Status MarkSeeded(const std::string& id, const std::vector<NewEvent>& events = {});
+                     const std::vector<NewEvent>& events = {}, const Queued& queued = {});
+  Status MarkSeeded(const std::string& id, const std::vector<NewEvent>& events = {}, const Queued& queued = {});
   Status SetCancelRequested(const std::string& id);
   // Moves queued -> cancelled, with a "job_ended" event; false when the job was not queued any more.
   Result<bool> CancelQueued(const std::string& id, int64_t at, const json::Value& error);
@@ -173,13 +177,15 @@ class Store {
   Result<std::vector<TaskRow>> ListTasks(const std::string& job_id);
   // pending -> dispatched, with everything needed to re-send it after a crash. The events, if
   // any, are appended in the same transaction (all or nothing is committed).
-  Status MarkDispatched(const std::string& job_id, const TaskRow& row, const std::vector<NewEvent>& events = {});
+  Status MarkDispatched(const std::string& job_id, const TaskRow& row, const std::vector<NewEvent>& events = {},
+                        const Queued& queued = {});
   // A further attempt (attempts, service and endpoint of this attempt; sent flag so far).
   Status RecordAttempt(const std::string& job_id, int step, int task, int attempts, const std::string& service_url,
                        const std::string& endpoint, bool sent);
   // The outcome: status succeeded/failed/skipped, with the next completion_seq of the job. The
   // events, if any, are appended in the same transaction (all or nothing is committed).
-  Status FinishTask(const std::string& job_id, const TaskRow& row, const std::vector<NewEvent>& events = {});
+  Status FinishTask(const std::string& job_id, const TaskRow& row, const std::vector<NewEvent>& events = {},
+                    const Queued& queued = {});
 
   // --- reverts
   Result<std::vector<RevertRow>> ListReverts(const std::string& job_id);
@@ -192,17 +198,25 @@ class Store {
 
   bool Healthy();
 
+  // Writes sent through the group commit since start, and the commits they took (the difference
+  // is what batching saved).
+  int64_t GroupWrites() const { return group_.writes(); }
+  int64_t GroupCommits() const { return group_.commits(); }
+
  private:
-  explicit Store(sqlite::Database db) : db_(std::move(db)) {}
+  explicit Store(sqlite::Database db);
   Result<JobRow> GetJobLocked(const std::string& id);
   Result<EventRow> AppendEventLocked(const std::string& job_id, int64_t at, const std::string& type,
                                      const json::Value& data);
-  // Runs `write` (a task update) and appends `events`, in one transaction (none: just `write`).
-  Status WriteWithEventsLocked(const std::string& job_id, const std::vector<NewEvent>& events,
-                               const std::function<Status()>& write);
+  // Runs `write` (a job or task update) and appends `events`, committed together through the
+  // group commit: the writes of a job's parallel tasks and of concurrent jobs share commits.
+  // Takes mu_ itself (in the group's leader); call without holding it.
+  Status WriteWithEvents(const std::string& job_id, const std::vector<NewEvent>& events,
+                         const std::function<Status()>& write, const Queued& queued);
 
   std::mutex mu_;
   sqlite::Database db_;
+  sqlite::GroupCommit group_{db_, mu_};
   // The last event seq of each job with events appended since it was loaded (from MAX(seq), once):
   // saves a query per event. An entry is dropped whenever a write that appended an event may not
   // have been committed, and when the job ends or is deleted, so it never runs ahead of the table.

@@ -128,7 +128,24 @@ DocumentStore::DocumentStore(StateDb db, const Clock& clock, StoreOptions option
       options_(options),
       db_(std::move(db)),
       cache_(std::make_unique<Cache>(options.cache_bytes)),
-      count_(count) {}
+      count_(count) {
+  group_.set_on_commit([this] { PublishBatch(); });
+  group_.set_on_rollback([this] { DropBatch(); });
+}
+
+void DocumentStore::PublishBatch() {
+  for (Written& w : batch_) {
+    {
+      std::lock_guard<std::mutex> cache_lock(cache_mu_);
+      cache_->Put(w.doc);
+    }
+    if (w.created) ++count_;
+    Notify(w.doc->id, w.doc->version);
+  }
+  batch_.clear();
+}
+
+void DocumentStore::DropBatch() { batch_.clear(); }
 
 DocumentStore::~DocumentStore() = default;
 
@@ -137,6 +154,9 @@ void DocumentStore::SetWriteListener(WriteListener listener) { listener_ = std::
 // ---- reads ----
 
 Result<DocumentPtr> DocumentStore::LoadLocked(const std::string& id) {
+  for (auto it = batch_.rbegin(); it != batch_.rend(); ++it) {
+    if (it->doc->id == id) return it->doc;
+  }
   {
     std::lock_guard<std::mutex> lock(cache_mu_);
     if (DocumentPtr hit = cache_->Get(id)) return hit;
@@ -239,41 +259,39 @@ void DocumentStore::Notify(const std::string& id, int64_t version) {
 Result<WriteResult> DocumentStore::Write(const std::string& id, const Preconditions& pre, Missing missing,
                                          const Mutation& mutate) {
   if (Status s = ValidateId(id); !s) return s.error();
-  std::lock_guard<std::mutex> lock(db_mu_);
-  Result<DocumentPtr> current = LoadLocked(id);
-  if (!current) return current.error();
-  const DocumentPtr& old = *current;
-  // RFC 9110 §13.2.1: a request that would fail without its conditions fails that way.
-  if (!old && missing == Missing::kFail) return StateNotFound(id);
-  int64_t version = old ? old->version : 0;
-  if (Status s = CheckPreconditions(pre, version, id); !s) return s.error();
+  Result<WriteResult> out = Internal("the write did not run");
+  // Runs in the group commit's leader, with db_mu_ held and the batch's transaction open.
+  Status written = group_.Write([&]() -> Status {
+    Result<DocumentPtr> current = LoadLocked(id);
+    if (!current) return current.error();
+    const DocumentPtr& old = *current;
+    // RFC 9110 §13.2.1: a request that would fail without its conditions fails that way.
+    if (!old && missing == Missing::kFail) return StateNotFound(id);
+    int64_t version = old ? old->version : 0;
+    if (Status s = CheckPreconditions(pre, version, id); !s) return s.error();
 
-  json::Value content = json::Value::MakeObject();
-  if (old) {
-    Result<json::Value> parsed = ParseStored(old->content);
-    if (!parsed) return parsed.error();
-    content = std::move(*parsed);
-  }
-  if (Status s = mutate(content, old != nullptr); !s) return s.error();
-  std::string text = json::Dump(content);
-  if (Status s = CheckLimits(content, text); !s) return s.error();
+    json::Value content = json::Value::MakeObject();
+    if (old) {
+      Result<json::Value> parsed = ParseStored(old->content);
+      if (!parsed) return parsed.error();
+      content = std::move(*parsed);
+    }
+    if (Status s = mutate(content, old != nullptr); !s) return s.error();
+    std::string text = json::Dump(content);
+    if (Status s = CheckLimits(content, text); !s) return s.error();
 
-  std::string now = FormatIso8601(clock_.Now());
-  DocumentRow row{id, std::move(text), old ? old->created_at : now, now, version + 1};
-  Result<sqlite::Transaction> tx = db_.Begin();
-  if (!tx) return tx.error();
-  if (Status s = old ? db_.Update(row) : db_.Insert(row); !s) return s.error();
-  if (Status s = db_.AppendHistory(row, options_.history); !s) return s.error();
-  if (Status s = tx->Commit(); !s) return s.error();
+    std::string now = FormatIso8601(clock_.Now());
+    DocumentRow row{id, std::move(text), old ? old->created_at : now, now, version + 1};
+    if (Status s = old ? db_.Update(row) : db_.Insert(row); !s) return s.error();
+    if (Status s = db_.AppendHistory(row, options_.history); !s) return s.error();
 
-  DocumentPtr doc = MakeDocument(std::move(row));
-  {
-    std::lock_guard<std::mutex> cache_lock(cache_mu_);
-    cache_->Put(doc);
-  }
-  if (!old) ++count_;
-  Notify(id, doc->version);
-  return WriteResult{doc, std::move(content), old == nullptr};
+    DocumentPtr doc = MakeDocument(std::move(row));
+    batch_.push_back(Written{doc, old == nullptr});
+    out = WriteResult{doc, std::move(content), old == nullptr};
+    return Ok();
+  });
+  if (!written) return written.error();
+  return out;
 }
 
 Result<WriteResult> DocumentStore::Create(const std::string& id, json::Value content, const Preconditions& pre) {

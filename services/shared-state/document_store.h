@@ -34,6 +34,7 @@
 #include "csp/core/result.h"
 #include "csp/json/pointer.h"
 #include "csp/json/value.h"
+#include "csp/sqlite/group_commit.h"
 #include "shared-state/preconditions.h"
 #include "shared-state/state_db.h"
 
@@ -143,8 +144,13 @@ class DocumentStore {
 
   // The write pipeline every mutating call shares (see the header comment).
   Result<WriteResult> Write(const std::string& id, const Preconditions& pre, Missing missing, const Mutation& mutate);
-  // Current document under db_mu_ (cache first); nullptr when absent.
+  // Current document under db_mu_ (the batch being committed, then the cache, then the
+  // database); nullptr when absent.
   Result<DocumentPtr> LoadLocked(const std::string& id);
+  // Group-commit hooks, under db_mu_: publish the batch's documents (cache, count, listener) in
+  // commit order, or drop them when the batch was rolled back.
+  void PublishBatch();
+  void DropBatch();
   Status CheckLimits(const json::Value& content, const std::string& text) const;
   Result<json::Value> ParseStored(const std::string& text) const;
   void Notify(const std::string& id, int64_t version);
@@ -155,6 +161,15 @@ class DocumentStore {
   StoreOptions options_;
   std::mutex db_mu_;  // the connection and every write; taken before cache_mu_
   StateDb db_;
+  // Concurrent writes share commits. A write's new document is held in batch_ (under db_mu_)
+  // until its batch is committed: later writes of the same batch read it from there, while
+  // readers of the cache only ever see committed versions.
+  sqlite::GroupCommit group_{db_.connection(), db_mu_};
+  struct Written {
+    DocumentPtr doc;
+    bool created;
+  };
+  std::vector<Written> batch_;
   std::mutex cache_mu_;
   std::unique_ptr<Cache> cache_;
   std::atomic<int64_t> count_{0};

@@ -49,6 +49,8 @@ class StateDb {
   static Result<StateDb> Open(const std::string& path);
 
   Result<sqlite::Transaction> Begin();
+  // The connection itself, for sqlite::GroupCommit (same locking rules as every other call).
+  sqlite::Database& connection() { return db_; }
 
   Result<std::optional<DocumentRow>> Find(const std::string& id);
   // Every document in creation order, without content.

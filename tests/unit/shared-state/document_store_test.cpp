@@ -3,10 +3,12 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -449,6 +451,44 @@ TEST_SUITE("shared_state.document_store") {
       CHECK(history->size() == 2);
     }
     std::filesystem::remove_all(dir_template);
+  }
+
+  TEST_CASE("concurrent writes share commits yet each sees the one before it, and readers see only commits") {
+    Fixture f;
+    constexpr int kThreads = 6, kEach = 30;
+    std::atomic<bool> writing{true};
+    std::atomic<int> bad_reads{0};
+    // Every write adds one member, so a committed version n has exactly n members.
+    std::thread reader([&] {
+      int64_t last = 0;
+      while (writing) {
+        Result<DocumentPtr> doc = f.store->Get("d");
+        if (!doc) continue;
+        Value content = J((*doc)->content);
+        if ((*doc)->version < last || static_cast<int64_t>(content.AsObject().size()) != (*doc)->version) ++bad_reads;
+        last = (*doc)->version;
+      }
+    });
+    std::vector<std::thread> writers;
+    std::atomic<int> failed{0};
+    for (int t = 0; t < kThreads; ++t) {
+      writers.emplace_back([&, t] {
+        for (int i = 0; i < kEach; ++i) {
+          std::string key = "/k" + std::to_string(t) + "_" + std::to_string(i);
+          if (!f.store->Add("d", P(key), i).ok()) ++failed;
+        }
+      });
+    }
+    for (auto& w : writers) w.join();
+    writing = false;
+    reader.join();
+    CHECK(failed == 0);
+    CHECK(bad_reads == 0);
+    CHECK(f.Version("d") == kThreads * kEach);
+    CHECK(f.Content("d").AsObject().size() == static_cast<size_t>(kThreads * kEach));
+    REQUIRE(f.events.size() == static_cast<size_t>(kThreads * kEach));
+    for (size_t i = 0; i < f.events.size(); ++i) CHECK(f.events[i].second == static_cast<int64_t>(i + 1));
+    CHECK(f.store->Count() == 1);
   }
 }
 
