@@ -28,4 +28,11 @@ int RunRegister(const std::vector<std::string>& args, http_client::Client& clien
 // orchestration overhead per task, and the CPU time per job of every --pid process.
 int RunJobs(const std::vector<std::string>& args, http_client::Client& client);
 
+// job_load roundtrip --url URL [--method M] [--body JSON] [--requests N] [--warmup W]
+//                    [--pid name=PID]...
+// Sends N requests one after another over one keep-alive connection and prints the latency
+// percentiles and the CPU microseconds per request of this client (its own thread) and of every
+// --pid process: the cost of the bare exchange that every task of a job pays at least twice.
+int RunRoundtrip(const std::vector<std::string>& args, http_client::Client& client);
+
 }  // namespace csp::bench

@@ -18,6 +18,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"register", "POST N registrations to discovery from T threads", csp::bench::RunRegister},
     {"jobs", "run 3-step jobs through job-control; latency, jobs/s, CPU per job", csp::bench::RunJobs},
+    {"roundtrip", "N sequential requests to one URL; latency and CPU per request", csp::bench::RunRoundtrip},
 };
 
 int Usage(FILE* out) {
