@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <iterator>
+#include <map>
+#include <optional>
 #include <random>
 
 #include "csp/clients/state.h"
@@ -186,6 +188,17 @@ class JobRunner::Execution {
   void RunStep(int step, const json::Value& snapshot);
   void RunTask(int step, int task, const json::Value& snapshot);
   void Dispatch(int step, int task, const json::Value& snapshot);
+  // Where a prepared task goes: the instances of its service and the one chosen.
+  struct Target {
+    std::vector<std::string> instances;
+    size_t index = 0;
+  };
+  // Looks a pending task up and fills its row for dispatch (requestId, service, endpoint,
+  // request). nullopt when the task was settled here (failed, skipped) or the run is stopping.
+  std::optional<Target> Prepare(int step, int task, const json::Value& snapshot);
+  // Records prepared tasks as dispatched, with their events, in one commit; when that fails each
+  // task fails. Returns whether they were recorded.
+  bool RecordDispatch(int step, const std::vector<int>& tasks);
   void Call(int step, int task, std::vector<std::string> instances, size_t index, bool resumed);
   std::string RepeatUrl(const std::string& service_url, const TaskRow& row, const StepSpec& step, const TaskSpec& t);
   void Succeed(int step, int task, const http_client::Response& reply, int64_t started_ms);
@@ -443,20 +456,43 @@ void JobRunner::Execution::RunStep(int step, const json::Value& snapshot) {
     }
     return;
   }
-  // All but the last go to the pool; the last runs here, on the executor, which would otherwise
-  // only wait: one hand-off (and one thread wake-up) fewer per parallel step.
+  // Parallel: the new tasks are prepared here and recorded as dispatched in one commit; then
+  // every call runs at once, all but the last on the pool and the last here, on the executor,
+  // which would otherwise only wait (one hand-off and one thread wake-up fewer per step).
+  std::vector<std::function<void()>> calls;
+  std::vector<int> fresh;
+  std::map<int, Target> targets;
+  for (int j : open) {
+    const TaskRow& row = tasks_[step][j];
+    if (row.status == kTaskDispatched) {
+      calls.push_back([this, step, j, &snapshot] { RunTask(step, j, snapshot); });  // resumes it
+      continue;
+    }
+    if (ctl_.stop_requested() || Cancelled() || DeadlinePassed()) continue;
+    if (std::optional<Target> target = Prepare(step, j, snapshot)) {
+      fresh.push_back(j);
+      targets.emplace(j, std::move(*target));
+    }
+  }
+  if (!fresh.empty() && RecordDispatch(step, fresh)) {
+    for (int j : fresh) {
+      // Each call reads only its own entry of `targets`, which outlives the calls.
+      Target& target = targets.at(j);
+      calls.push_back([this, step, j, &target] { Call(step, j, std::move(target.instances), target.index, false); });
+    }
+  }
+  if (calls.empty()) return;
   std::mutex mu;
   std::condition_variable cv;
-  size_t remaining = open.size() - 1;
-  for (size_t k = 0; k + 1 < open.size(); ++k) {
-    int j = open[k];
-    r_.pool_.Post([&, j] {
-      RunTask(step, j, snapshot);
+  size_t remaining = calls.size() - 1;
+  for (size_t k = 0; k + 1 < calls.size(); ++k) {
+    r_.pool_.Post([&, k] {
+      calls[k]();
       std::lock_guard<std::mutex> lock(mu);
       if (--remaining == 0) cv.notify_all();
     });
   }
-  RunTask(step, open.back(), snapshot);
+  calls.back()();
   std::unique_lock<std::mutex> lock(mu);
   cv.wait(lock, [&] { return remaining == 0; });
 }
@@ -474,7 +510,8 @@ void JobRunner::Execution::RunTask(int step, int task, const json::Value& snapsh
   Dispatch(step, task, snapshot);
 }
 
-void JobRunner::Execution::Dispatch(int step, int task, const json::Value& snapshot) {
+std::optional<JobRunner::Execution::Target> JobRunner::Execution::Prepare(int step, int task,
+                                                                        const json::Value& snapshot) {
   const StepSpec& sspec = spec_.steps[step];
   const TaskSpec& t = sspec.tasks[task];
   TaskRow& row = tasks_[step][task];
@@ -487,9 +524,12 @@ void JobRunner::Execution::Dispatch(int step, int task, const json::Value& snaps
   for (int attempt = 1; attempt <= policy.max_attempts; ++attempt) {
     instances = r_.directory_.Instances(t);
     if (instances || instances.error().code != ErrorCode::kUnavailable || attempt == policy.max_attempts) break;
-    if (!ctl_.SleepUnlessStopped(BackoffDelay(policy, attempt, RandomUnit()))) return;
+    if (!ctl_.SleepUnlessStopped(BackoffDelay(policy, attempt, RandomUnit()))) return std::nullopt;
   }
-  if (!instances) return FailTask(step, task, instances.error().message, std::nullopt, false);
+  if (!instances) {
+    FailTask(step, task, instances.error().message, std::nullopt, false);
+    return std::nullopt;
+  }
 
   std::string rel = t.mode.value_or(sspec.rel);
   std::string selector = !t.url.empty() ? "url:" + t.url : !t.service_name.empty() ? "name:" + t.service_name : "tag:" + t.tag;
@@ -499,7 +539,7 @@ void JobRunner::Execution::Dispatch(int step, int task, const json::Value& snaps
   // a call (the service may be restarting).
   Result<std::optional<std::string>> href = Error(ErrorCode::kInternal, "no instance");
   for (int attempt = 1; attempt <= policy.max_attempts && !href; ++attempt) {
-    if (attempt > 1 && !ctl_.SleepUnlessStopped(BackoffDelay(policy, attempt - 1, RandomUnit()))) return;
+    if (attempt > 1 && !ctl_.SleepUnlessStopped(BackoffDelay(policy, attempt - 1, RandomUnit()))) return std::nullopt;
     for (size_t k = 0; k < n; ++k) {
       size_t i = (index + k) % n;
       href = r_.directory_.FormHref((*instances)[i], rel);
@@ -510,7 +550,10 @@ void JobRunner::Execution::Dispatch(int step, int task, const json::Value& snaps
       r_.directory_.Forget((*instances)[i]);
     }
   }
-  if (!href) return FailTask(step, task, href.error().message, std::nullopt, false);
+  if (!href) {
+    FailTask(step, task, href.error().message, std::nullopt, false);
+    return std::nullopt;
+  }
   if (!href->has_value()) {
     // The original's rule: a service without a form for this mode skips the task (not an error).
     row.status = kTaskSkipped;
@@ -520,10 +563,11 @@ void JobRunner::Execution::Dispatch(int step, int task, const json::Value& snaps
     (void)Record([&](const auto& e, const auto& q) { return r_.store_.FinishTask(job_.id, row, e, q); },
                  {MakeEvent("task_skipped", {{"step", step}, {"task", task}, {"tag", t.Label()},
                                              {"reason", "unknown mode"}, {"mode", rel}})});
-    return;
+    return std::nullopt;
   }
   if (auto s = r_.directory_.CheckAllowed(**href); !s) {
-    return FailTask(step, task, s.error().message, std::nullopt, false);
+    FailTask(step, task, s.error().message, std::nullopt, false);
+    return std::nullopt;
   }
 
   row.request_id = NewUuid();
@@ -532,18 +576,43 @@ void JobRunner::Execution::Dispatch(int step, int task, const json::Value& snaps
   row.request = BuildRequestBody(t.input, snapshot, row.request_id);
   row.attempts = 1;
   row.sent = true;  // from here on the outcome is unknown until recorded
-  // The dispatch and its event commit together, before the call goes out.
-  Status dispatched =
-      Record([&](const auto& e, const auto& q) { return r_.store_.MarkDispatched(job_.id, row, e, q); },
-             {MakeEvent("task_dispatched", {{"step", step}, {"task", task}, {"tag", t.Label()},
-                                            {"service", row.service_url}, {"url", row.endpoint},
-                                            {"requestId", row.request_id}, {"attempt", 1}})});
-  if (!dispatched) {
-    row.sent = false;
-    return FailTask(step, task, "cannot record the dispatch: " + dispatched.error().message, std::nullopt, false);
+  return Target{std::move(*instances), index};
+}
+
+bool JobRunner::Execution::RecordDispatch(int step, const std::vector<int>& tasks) {
+  std::vector<const TaskRow*> rows;
+  std::vector<NewEvent> events;
+  for (int task : tasks) {
+    const TaskRow& row = tasks_[step][task];
+    rows.push_back(&row);
+    events.push_back(MakeEvent("task_dispatched", {{"step", step},
+                                                   {"task", task},
+                                                   {"tag", spec_.steps[step].tasks[task].Label()},
+                                                   {"service", row.service_url},
+                                                   {"url", row.endpoint},
+                                                   {"requestId", row.request_id},
+                                                   {"attempt", 1}}));
   }
-  row.status = kTaskDispatched;
-  Call(step, task, std::move(*instances), index, false);
+  // The dispatches and their events commit together, before any of the calls goes out.
+  Status dispatched =
+      Record([&](const auto& e, const auto& q) { return r_.store_.MarkDispatched(job_.id, rows, e, q); },
+             std::move(events));
+  for (int task : tasks) {
+    TaskRow& row = tasks_[step][task];
+    if (dispatched) {
+      row.status = kTaskDispatched;
+    } else {
+      row.sent = false;
+      FailTask(step, task, "cannot record the dispatch: " + dispatched.error().message, std::nullopt, false);
+    }
+  }
+  return dispatched.ok();
+}
+
+void JobRunner::Execution::Dispatch(int step, int task, const json::Value& snapshot) {
+  std::optional<Target> target = Prepare(step, task, snapshot);
+  if (!target || !RecordDispatch(step, {task})) return;
+  Call(step, task, std::move(target->instances), target->index, false);
 }
 
 std::string JobRunner::Execution::RepeatUrl(const std::string& service_url, const TaskRow& row, const StepSpec& step,

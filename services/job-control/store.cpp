@@ -439,14 +439,28 @@ Result<std::vector<TaskRow>> Store::ListTasks(const std::string& job_id) {
 
 Status Store::MarkDispatched(const std::string& job_id, const TaskRow& row, const std::vector<NewEvent>& events,
                              const Queued& queued) {
-  return WriteWithEvents(job_id, events, [&] {
-    return Run(db_,
-               "UPDATE tasks SET status = 'dispatched', request_id = ?, service_url = ?, endpoint = ?, request = ?, "
-               "attempts = ?, sent = ?, started_at = ? WHERE job_id = ? AND step_index = ? AND task_index = ?",
-               {row.request_id, row.service_url, row.endpoint, JsonText(row.request),
-                static_cast<int64_t>(row.attempts), static_cast<int64_t>(row.sent ? 1 : 0), Opt(row.started_at), job_id,
-                static_cast<int64_t>(row.step), static_cast<int64_t>(row.task)});
-  }, queued);
+  return MarkDispatched(job_id, std::vector<const TaskRow*>{&row}, events, queued);
+}
+
+Status Store::MarkDispatched(const std::string& job_id, const std::vector<const TaskRow*>& rows,
+                             const std::vector<NewEvent>& events, const Queued& queued) {
+  return WriteWithEvents(
+      job_id, events,
+      [&]() -> Status {
+        for (const TaskRow* row : rows) {
+          Status s = Run(db_,
+                         "UPDATE tasks SET status = 'dispatched', request_id = ?, service_url = ?, endpoint = ?, "
+                         "request = ?, attempts = ?, sent = ?, started_at = ? "
+                         "WHERE job_id = ? AND step_index = ? AND task_index = ?",
+                         {row->request_id, row->service_url, row->endpoint, JsonText(row->request),
+                          static_cast<int64_t>(row->attempts), static_cast<int64_t>(row->sent ? 1 : 0),
+                          Opt(row->started_at), job_id, static_cast<int64_t>(row->step),
+                          static_cast<int64_t>(row->task)});
+          if (!s) return s;
+        }
+        return Ok();
+      },
+      queued);
 }
 
 Status Store::RecordAttempt(const std::string& job_id, int step, int task, int attempts, const std::string& service_url,

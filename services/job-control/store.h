@@ -179,6 +179,9 @@ class Store {
   // any, are appended in the same transaction (all or nothing is committed).
   Status MarkDispatched(const std::string& job_id, const TaskRow& row, const std::vector<NewEvent>& events = {},
                         const Queued& queued = {});
+  // Several tasks at once (the tasks of a parallel step), all or none.
+  Status MarkDispatched(const std::string& job_id, const std::vector<const TaskRow*>& rows,
+                        const std::vector<NewEvent>& events = {}, const Queued& queued = {});
   // A further attempt (attempts, service and endpoint of this attempt; sent flag so far).
   Status RecordAttempt(const std::string& job_id, int step, int task, int attempts, const std::string& service_url,
                        const std::string& endpoint, bool sent);

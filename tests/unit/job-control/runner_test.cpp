@@ -145,6 +145,31 @@ TEST_SUITE("runner") {
     CHECK(types[11] == "job_ended");
   }
 
+  TEST_CASE("a parallel step's tasks are recorded dispatched together, before any call goes out") {
+    World w;
+    std::string id = w.Submit(R"({"steps": [ {"tasks": [ {"tag": "a"}, {"tag": "nobody"}, {"tag": "b"}, {"tag": "c"} ]} ]})");
+    CHECK(w.Run(id) == kFailed);
+    auto types = w.EventTypes(id);
+    // job_accepted, job_started, step_started, then the lookup failure of "nobody", then the
+    // three dispatches of one commit, in task order.
+    REQUIRE(types.size() >= 8);
+    CHECK(types[3] == "task_failed");
+    CHECK(types[4] == "task_dispatched");
+    CHECK(types[5] == "task_dispatched");
+    CHECK(types[6] == "task_dispatched");
+    auto rows = w.store->ListEvents(id, 0, 0);
+    REQUIRE(rows.ok());
+    CHECK((*rows)[4].data.Find("task")->AsInt() == 0);
+    CHECK((*rows)[5].data.Find("task")->AsInt() == 2);
+    CHECK((*rows)[6].data.Find("task")->AsInt() == 3);
+    auto tasks = w.Tasks(id);
+    CHECK(tasks[1].status == kTaskFailed);
+    for (int t : {0, 2, 3}) CHECK(tasks[t].request_id.size() == 36);
+    CHECK(w.a.seen("execute").size() == 1);
+    CHECK(w.b.seen("execute").size() == 1);
+    CHECK(w.c.seen("execute").size() == 1);
+  }
+
   TEST_CASE("retries go to /repeat with the same requestId and body") {
     World w;
     int calls = 0;
