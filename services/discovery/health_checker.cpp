@@ -15,7 +15,6 @@ HealthChecker::~HealthChecker() { Stop(); }
 void HealthChecker::Start() {
   std::lock_guard<std::mutex> lock(mu_);
   if (loop_.joinable() || stopping_) return;
-  EnsureWorkersLocked();
   loop_ = std::thread([this] { Loop(); });
 }
 
@@ -53,7 +52,6 @@ size_t HealthChecker::Dispatch(const std::shared_ptr<Round>& round) {
   std::vector<PingTarget> targets = registry_.PingTargets();
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return 0;
-  EnsureWorkersLocked();
   size_t queued = 0;
   for (PingTarget& target : targets) {
     if (!in_flight_.insert(target.registry_id).second) continue;
@@ -61,14 +59,18 @@ size_t HealthChecker::Dispatch(const std::shared_ptr<Round>& round) {
     ++queued;
   }
   if (round) round->remaining += queued;
+  EnsureWorkersLocked();
   work_cv_.notify_all();
   return queued;
 }
 
 void HealthChecker::EnsureWorkersLocked() {
-  // Started on first use so that a checker built only for Tick() in tests costs nothing until
-  // then; the pool size is the bound on parallel checks.
-  while (workers_.size() < static_cast<size_t>(options_.concurrency)) {
+  // Started on demand: one worker per check queued or running (in_flight_), up to the
+  // concurrency bound. Workers are kept once started, so a steady set of N targets keeps
+  // min(N, concurrency) threads, and a registry with nothing to check keeps none (each idle
+  // thread costs its touched stack and, once it allocates, a malloc arena).
+  size_t wanted = std::min(in_flight_.size(), static_cast<size_t>(options_.concurrency));
+  while (workers_.size() < wanted) {
     workers_.emplace_back([this] { Work(); });
   }
 }

@@ -43,7 +43,6 @@ std::string DatabasePath(const std::string& data_dir) {
 
 int main(int argc, char** argv) {
   csp::http::BlockTerminationSignals();
-  csp::http_client::CurlClient::GlobalInit();
 
   csp::config::CommandLine cl("discovery", "Registry of services: register, renew, find, health checks.", 4000);
   cl.AddDuration("check-interval", "10s", "how often every registered pingURL is checked");

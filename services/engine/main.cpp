@@ -49,7 +49,6 @@ csp::clients::Registration RegistrationFor(const csp::engine::Design& design, co
 
 int main(int argc, char** argv) {
   csp::http::BlockTerminationSignals();
-  csp::http_client::CurlClient::GlobalInit();
 
   csp::config::CommandLine cl("engine", "A composable service whose commands come from a design.json.", 4600);
   cl.Add()("design", po::value<std::string>(), "the design.json to serve (required)");

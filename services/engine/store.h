@@ -56,6 +56,9 @@ struct Change {
   std::optional<std::string> mark_reverted;  // set reverted_ms of this logged request
 };
 
+// The schema steps, oldest first (append-only; tests replay a prefix to build an older file).
+const std::vector<std::string>& StoreMigrations();
+
 class Store {
  public:
   // Opens (creating and migrating) the database at path; ":memory:" for a private in-memory one.

@@ -24,7 +24,6 @@ namespace jc = csp::job_control;
 
 int main(int argc, char** argv) {
   csp::http::BlockTerminationSignals();
-  csp::http_client::CurlClient::GlobalInit();
 
   csp::config::CommandLine cl("job-control", "Runs multi-step jobs as durable sagas.", 4700);
   cl.Add()("workers", po::value<int64_t>()->default_value(8), "jobs run at the same time (1-256)");

@@ -85,23 +85,7 @@ bool RunControl::SleepUnlessStopped(milliseconds d) {
   return !cv_.wait_for(lock, d, [&] { return stop_.load(); });
 }
 
-TaskPool::TaskPool(int threads) {
-  for (int i = 0; i < std::max(1, threads); ++i) {
-    threads_.emplace_back([this] {
-      while (true) {
-        std::function<void()> fn;
-        {
-          std::unique_lock<std::mutex> lock(mu_);
-          cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-          if (queue_.empty()) return;
-          fn = std::move(queue_.front());
-          queue_.erase(queue_.begin());
-        }
-        fn();
-      }
-    });
-  }
-}
+TaskPool::TaskPool(int threads) : max_threads_(static_cast<size_t>(std::max(1, threads))) {}
 
 TaskPool::~TaskPool() {
   {
@@ -109,13 +93,35 @@ TaskPool::~TaskPool() {
     stopping_ = true;
     cv_.notify_all();
   }
+  // No Post() adds a thread once stopping_ is set, so threads_ is stable here.
   for (auto& t : threads_) t.join();
 }
 
 void TaskPool::Post(std::function<void()> fn) {
   std::lock_guard<std::mutex> lock(mu_);
   queue_.push_back(std::move(fn));
+  // Threads start on demand: one more whenever the queued closures outnumber the threads
+  // waiting for work, up to the bound. They are kept once started.
+  if (!stopping_ && idle_ < queue_.size() && threads_.size() < max_threads_) {
+    threads_.emplace_back([this] { Work(); });
+  }
   cv_.notify_one();
+}
+
+void TaskPool::Work() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    ++idle_;
+    cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    --idle_;
+    if (queue_.empty()) return;
+    std::function<void()> fn = std::move(queue_.front());
+    queue_.erase(queue_.begin());
+    lock.unlock();
+    fn();
+    fn = nullptr;  // destroy the closure's captures outside the lock, as before
+    lock.lock();
+  }
 }
 
 milliseconds BackoffDelay(const RetryPolicy& policy, int retry, double unit) {

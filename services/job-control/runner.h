@@ -65,8 +65,9 @@ class RunControl {
   std::condition_variable cv_;
 };
 
-// A fixed set of threads running closures: the per-step fan-out of parallel tasks, shared by
-// every job so that the number of threads stays bounded.
+// A bounded set of threads running closures: the per-step fan-out of parallel tasks, shared by
+// every job so that the number of threads stays bounded. Threads start when work needs them
+// (at most `threads`), so an idle service holds none.
 class TaskPool {
  public:
   explicit TaskPool(int threads);
@@ -76,10 +77,14 @@ class TaskPool {
   void Post(std::function<void()> fn);
 
  private:
+  void Work();
+
+  const size_t max_threads_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::function<void()>> queue_;
   bool stopping_ = false;
+  size_t idle_ = 0;  // threads waiting in Work() for a closure
   std::vector<std::thread> threads_;
 };
 

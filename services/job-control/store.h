@@ -131,6 +131,9 @@ struct JobFilter {
   int64_t limit = 0;        // 0 = no limit
 };
 
+// The schema steps, oldest first (append-only; tests replay a prefix to build an older file).
+const std::vector<std::string>& StoreMigrations();
+
 class Store {
  public:
   using Queued = std::function<void()>;

@@ -20,7 +20,6 @@ namespace po = boost::program_options;
 
 int main(int argc, char** argv) {
   csp::http::BlockTerminationSignals();
-  csp::http_client::CurlClient::GlobalInit();
 
   csp::config::CommandLine cl("shared-state", "Durable JSON documents that jobs read from and write to.", 4500);
   cl.Add()("history", po::value<int64_t>()->default_value(32), "revisions kept per document (at least 1)");

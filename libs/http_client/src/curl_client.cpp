@@ -146,10 +146,15 @@ Error TransportError(const Request& request, CURLcode code, const char* errbuf, 
 
 }  // namespace
 
-CurlClient::CurlClient(CurlOptions options) : options_(std::move(options)) { GlobalInit(); }
+// No GlobalInit() here: curl_global_init() initialises OpenSSL (config file, providers), which
+// maps about 2 MiB of libcrypto pages. Send() does it on first use instead, so a process that
+// never sends a request (an idle discovery with nothing to check) never pays for it.
+CurlClient::CurlClient(CurlOptions options) : options_(std::move(options)) {}
 
 CurlClient::~CurlClient() = default;
 
+// Safe to call from any thread: call_once serialises our callers, and Debian's libcurl is built
+// thread-safe (CURL_VERSION_THREADSAFE, 7.84+), so its own global init takes a lock as well.
 void CurlClient::GlobalInit() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -162,6 +167,7 @@ Result<Response> CurlClient::Send(const Request& request) {
   if (!HeadersAreSafe(request)) {
     return InvalidArgument(request.method + " " + request.url + ": header contains a line break");
   }
+  GlobalInit();  // before the first curl_easy_init()
   CURL* curl = ThreadHandle();
   if (curl == nullptr) return Unavailable(request.method + " " + request.url + ": cannot create a libcurl handle");
   curl_easy_reset(curl);

@@ -2,6 +2,12 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "csp/sqlite/database.h"
+#include "csp/sqlite/migrate.h"
 #include "fixture.h"
 
 namespace csp::engine {
@@ -105,6 +111,47 @@ TEST_SUITE("engine.store") {
     REQUIRE(store.Commit(mark, 2000).ok());
     CHECK(store.FindRequest("r1").value()->reverted_ms == 2000);
     CHECK_FALSE(store.FindRequest("nope").value().has_value());
+  }
+
+  TEST_CASE("a file from the first schema keeps its request log when upgraded to keyed requests") {
+    std::string path = (std::filesystem::temp_directory_path() /
+                        ("engine-store-upgrade-" + std::to_string(::getpid()) + ".db")).string();
+    auto cleanup = [&] {
+      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+    };
+    cleanup();
+    {
+      // The schema as the first release left it, with one logged update.
+      auto db = sqlite::Database::Open(path);
+      REQUIRE(db.ok());
+      REQUIRE(sqlite::Migrate(*db, {StoreMigrations().front()}).ok());
+      REQUIRE(db->Exec("INSERT INTO requests (request_id, command, record_id, status, reply, replayable, undo, "
+                       "before_body, before_seq, reverted_ms, created_ms) VALUES ('r1', 'update', 'p1', 200, "
+                       "'{\"result\":{\"id\":\"p1\"}}', 1, 'restore', '{\"id\":\"p1\"}', 7, NULL, 1000)")
+                  .ok());
+    }
+    {
+      Result<Store> store = Store::Open(path);
+      REQUIRE(store.ok());
+      Result<std::optional<RequestEntry>> got = store->FindRequest("r1");
+      REQUIRE(got.ok());
+      REQUIRE(got->has_value());
+      CHECK((*got)->command == "update");
+      CHECK((*got)->undo == Undo::kRestore);
+      CHECK((*got)->reply == J(R"({"result":{"id":"p1"}})"));
+      CHECK((*got)->created_ms == 1000);
+      // New requests are logged beside it.
+      Change c;
+      RequestEntry e;
+      e.request_id = "r2";
+      e.command = "read";
+      e.record_id = "p1";
+      e.status = 200;
+      c.request = e;
+      REQUIRE(store->Commit(c, 2000).ok());
+      CHECK(store->FindRequest("r2").value().has_value());
+    }
+    cleanup();
   }
 
   TEST_CASE("an empty reply body round-trips as no body") {

@@ -4,6 +4,8 @@
 #include <filesystem>
 
 #include "csp/json/json.h"
+#include "csp/sqlite/database.h"
+#include "csp/sqlite/migrate.h"
 #include "store.h"
 
 namespace csp::job_control {
@@ -126,6 +128,40 @@ TEST_SUITE("store") {
     CHECK(counts[kFailed] == 1);
     CHECK(counts[kCancelled] == 1);
     CHECK(counts[kRunning] == 0);
+  }
+
+  TEST_CASE("a file from the first schema keeps its events when upgraded to keyed events") {
+    std::string path = (std::filesystem::temp_directory_path() /
+                        ("jc-store-upgrade-" + std::to_string(::getpid()) + ".db")).string();
+    auto cleanup = [&] {
+      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+    };
+    cleanup();
+    {
+      // The schema as the first release left it, with a job and two events.
+      auto db = sqlite::Database::Open(path);
+      REQUIRE(db.ok());
+      REQUIRE(sqlite::Migrate(*db, {StoreMigrations().front()}).ok());
+      REQUIRE(db->Exec("INSERT INTO jobs (id, status, document, created_at) VALUES ('j1', 'running', '{}', 1);"
+                       "INSERT INTO events (job_id, seq, at, type, data) VALUES ('j1', 1, 10, 'job_accepted', '{}');"
+                       "INSERT INTO events (job_id, seq, at, type, data) VALUES ('j1', 2, 20, 'job_started', '{\"x\":1}');")
+                  .ok());
+    }
+    {
+      auto opened = Store::Open(path);
+      REQUIRE(opened.ok());
+      auto& store = **opened;
+      auto events = store.ListEvents("j1", 0, 0);
+      REQUIRE(events.ok());
+      REQUIRE(events->size() == 2);
+      CHECK((*events)[1].type == "job_started");
+      CHECK((*events)[1].data.Find("x")->AsInt() == 1);
+      CHECK(store.AppendEvent("j1", 30, "step_started", json::Object{})->seq == 3);
+      // Deleting the job still takes its events along (the foreign key survived the rebuild).
+      REQUIRE(store.DeleteJob("j1").ok());
+      CHECK(store.ListEvents("j1", 0, 0)->empty());
+    }
+    cleanup();
   }
 
   TEST_CASE("event seqs continue after a reopen - a task change and its event commit together") {

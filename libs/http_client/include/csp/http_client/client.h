@@ -65,7 +65,7 @@ struct CurlOptions {
 };
 
 // Thread-safe: each calling thread gets its own libcurl handle, reused across calls.
-// Call GlobalInit() once in main before starting threads.
+// libcurl's global state is initialised by the first Send(); GlobalInit() does it eagerly.
 class CurlClient final : public Client {
  public:
   explicit CurlClient(CurlOptions options = {});
