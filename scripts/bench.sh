@@ -205,6 +205,39 @@ bench_state() {
   wrk_runs state_patch "$state_url/state/bench-patch" state-patch.lua
 }
 
+# The bare exchange: N sequential keep-alive requests with the platform's own client (libcurl),
+# CPU per request on both sides. A task of a job is at least one such exchange with the engine
+# and one with shared-state, so this is the floor under the job figures.
+bench_floor() {
+  local r out key url method body pidflag
+  for r in $(seq 1 "$runs"); do
+    for key in ping get patch; do
+      method=GET body="" pidflag=""
+      case $key in
+        ping) url="$engine_url/ping"; [[ $given -eq 0 ]] && pidflag="--pid server=$(pid_of engine)" ;;
+        get) url="$state_url/state/bench-get"; [[ $given -eq 0 ]] && pidflag="--pid server=$(pid_of shared-state)" ;;
+        patch) url="$state_url/state/bench-patch" method=PATCH body='{"op":"add","path":"/n","value":1}'
+          [[ $given -eq 0 ]] && pidflag="--pid server=$(pid_of shared-state)" ;;
+      esac
+      # shellcheck disable=SC2086
+      out="$("$job_load" roundtrip --url "$url" --method "$method" ${body:+--body "$body"} --requests 3000 $pidflag)" ||
+        log "roundtrip $key run $r had failures: $out"
+      record "floor_$key" "run$r" "$out"
+    done
+    log "bare exchanges: run $r done"
+  done
+  note_command "$job_load roundtrip --url \$ENGINE/ping --requests 3000 --pid server=PID"
+  note_command "$job_load roundtrip --url \$STATE/state/bench-get --requests 3000 --pid server=PID"
+  note_command "$job_load roundtrip --url \$STATE/state/bench-patch --method PATCH --body '{\"op\":\"add\",\"path\":\"/n\",\"value\":1}' --requests 3000 --pid server=PID"
+}
+
+pid_of() {
+  local i
+  for i in "${!names[@]}"; do
+    if [[ "${names[$i]}" == "$1" ]]; then echo "${pids[$i]}"; fi
+  done
+}
+
 pid_flags() {
   local i
   for i in "${!pids[@]}"; do printf -- '--pid %s=%s ' "${names[$i]}" "${pids[$i]}"; done
@@ -266,6 +299,7 @@ t0=$SECONDS
 # Small registry first (find, state, jobs), then the 100,000-registration phase.
 bench_find_small
 bench_state
+bench_floor
 bench_jobs
 if [[ $given -eq 0 ]]; then record_rss small; fi
 bench_discovery_big

@@ -151,6 +151,43 @@ def job_rows(res):
     return rows
 
 
+FLOOR_KINDS = (("ping", "engine GET /ping", 12), ("get", "shared-state GET /state/:id", 3),
+               ("patch", "shared-state PATCH /state/:id (durable)", 12))
+
+
+def floor_rows(res):
+    """The bare keep-alive exchange, and what a job's exchanges cost at that price."""
+    runs = {kind: job_runs(res, f"floor_{kind}") for kind, _, _ in FLOOR_KINDS}
+    if not all(runs.values()):
+        return []
+    rows = []
+    for kind, label, _ in FLOOR_KINDS:
+        cpu = [r.get("cpu_us_per_request") or {} for r in runs[kind]]
+        rows.append(Row(f"bare exchange, {label}: latency p50", "ms",
+                        [(r.get("latency_ms") or {}).get("p50") for r in runs[kind]], None, "lower"))
+        rows.append(Row(f"bare exchange, {label}: client CPU", "µs", [c.get("client") for c in cpu], None, "lower"))
+        rows.append(Row(f"bare exchange, {label}: server CPU", "µs", [c.get("server") for c in cpu], None, "lower"))
+
+    def priced(i, sides):
+        """CPU in ms of one job's exchanges in run i, counting the given sides (client, server)."""
+        total = 0.0
+        for kind, _, count in FLOOR_KINDS:
+            cpu = runs[kind][i].get("cpu_us_per_request") or {}
+            if any(cpu.get(side) is None for side in sides):
+                return None
+            total += count * sum(cpu[side] for side in sides)
+        return total / 1000
+
+    n = min(len(v) for v in runs.values())
+    both = [priced(i, ("client", "server")) for i in range(n)]
+    client = [priced(i, ("client",)) for i in range(n)]
+    rows.append(Row("CPU of one job's 27 exchanges at these prices (both sides, no job work)", "ms", both,
+                    None, "lower"))
+    rows.append(Row("of which job-control's side (the client), per task", "ms",
+                    [c / 12 if c is not None else None for c in client], None, "lower"))
+    return rows
+
+
 def rss_rows(res):
     rows = []
     phases = (("idle", "RSS idle", 15), ("small", "RSS after the small-registry load", None),
@@ -175,6 +212,7 @@ def all_rows(res):
         wrk_row(res, "state_post", "shared-state POST /state (new document each)"),
         wrk_row(res, "state_get", "shared-state GET /state/:id", 30000),
         wrk_row(res, "state_patch", "shared-state PATCH /state/:id (add, durable)", 15000),
+        *floor_rows(res),
         *job_rows(res),
         *rss_rows(res),
     ]
@@ -243,6 +281,13 @@ started {meta.get('started')}, took {meta.get('seconds')} s).
   not a same-name upsert), so the registry grows during it.
 - **POST /state** creates a new document (UUID id) per request; **GET** reads one small document;
   **PATCH** is `{{"op":"add","path":"/n","value":1}}` on one document, committed before the reply.
+- **Bare exchange** (`job_load roundtrip`): 3,000 requests one after another over one keep-alive
+  connection with the platform's own HTTP client (libcurl), measuring the CPU of the client thread
+  (`getrusage`) and of the service per request. A job is 27 such exchanges at least (12 engine calls,
+  3 state reads, 12 state writes) plus its own submission, so these rows are the floor under the job
+  figures: "CPU of one job's 27 exchanges" prices them with the engine's cheapest route (/ping) and
+  no orchestration work at all; "job-control's side, per task" is the client half of that, divided
+  by the 12 tasks: the part of the 0.1 ms/task target that only the HTTP calls already use.
 - **Jobs** go through `POST /run-job` (synchronous: the reply comes when the job ends). Each job has 3
   steps of 4 parallel tasks against the person engine (`examples/designs/person.json`): `read` of 4
   pre-created persons, `status` with the id taken from the state (`$fromState`), then `update` with the
