@@ -185,6 +185,12 @@ Result<Statement*> Database::Cached(std::string_view sql) {
   return statement;
 }
 
+Status Database::ExecCached(std::string_view sql) {
+  Result<Statement*> st = Cached(sql);
+  if (!st) return st.error();
+  return (*st)->Run();
+}
+
 int64_t Database::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
 
 int Database::Changes() const { return sqlite3_changes(db_); }

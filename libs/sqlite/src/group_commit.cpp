@@ -1,21 +1,9 @@
 #include "csp/sqlite/group_commit.h"
 
 #include "csp/sqlite/database.h"
-#include "csp/sqlite/statement.h"
 #include "csp/sqlite/transaction.h"
 
 namespace csp::sqlite {
-
-namespace {
-
-// From the statement cache: these run several times per batch.
-Status Exec(Database& db, const char* sql) {
-  Result<Statement*> st = db.Cached(sql);
-  if (!st) return st.error();
-  return (*st)->Run();
-}
-
-}  // namespace
 
 Status GroupCommit::Write(const Work& work, const std::function<void()>& queued) {
   Pending mine{&work};
@@ -57,13 +45,13 @@ void GroupCommit::RunBatch(std::vector<Pending*>& batch) {
     any_ok = batch.front()->result.ok();
   } else {
     for (Pending* p : batch) {
-      if (Status s = Exec(db_, "SAVEPOINT write"); !s) {
+      if (Status s = db_.ExecCached("SAVEPOINT write"); !s) {
         p->result = s;
         continue;
       }
       p->result = (*p->work)();
-      if (!p->result) (void)Exec(db_, "ROLLBACK TO write");
-      (void)Exec(db_, "RELEASE write");
+      if (!p->result) (void)db_.ExecCached("ROLLBACK TO write");
+      (void)db_.ExecCached("RELEASE write");
       any_ok = any_ok || p->result.ok();
     }
   }

@@ -3,24 +3,13 @@
 #include <utility>
 
 #include "csp/sqlite/database.h"
-#include "csp/sqlite/statement.h"
 
 namespace csp::sqlite {
 
-namespace {
-
 // BEGIN, COMMIT and ROLLBACK run from the connection's statement cache: parsing them anew for
 // every transaction (sqlite3_exec) cost about 5 % of a write-heavy service's CPU.
-Status RunCached(Database& db, const char* sql) {
-  Result<Statement*> st = db.Cached(sql);
-  if (!st) return st.error();
-  return (*st)->Run();
-}
-
-}  // namespace
-
 Result<Transaction> Transaction::Begin(Database& db) {
-  Status begun = RunCached(db, "BEGIN IMMEDIATE");
+  Status begun = db.ExecCached("BEGIN IMMEDIATE");
   if (!begun) return begun.error();
   return Transaction(&db);
 }
@@ -32,7 +21,7 @@ Transaction::~Transaction() {
 Transaction::Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
 
 Status Transaction::Commit() {
-  Status committed = RunCached(*db_, "COMMIT");
+  Status committed = db_->ExecCached("COMMIT");
   // A failed COMMIT may leave the transaction open (SQLITE_BUSY); the destructor then rolls it
   // back, so "not committed" always means "nothing kept".
   if (committed) db_ = nullptr;
@@ -44,7 +33,7 @@ Status Transaction::Rollback() {
   // SQLite may already have rolled back by itself (an I/O error, a failed COMMIT); a second
   // ROLLBACK would only fail with "no transaction is active".
   if (db->InAutocommit()) return Ok();
-  return RunCached(*db, "ROLLBACK");
+  return db->ExecCached("ROLLBACK");
 }
 
 }  // namespace csp::sqlite

@@ -2,12 +2,9 @@
 
 #include <doctest/doctest.h>
 
-#include <unistd.h>
-
-#include <filesystem>
-
 #include "csp/sqlite/database.h"
 #include "csp/sqlite/migrate.h"
+#include "csp/test_support/process.h"
 #include "fixture.h"
 
 namespace csp::engine {
@@ -114,12 +111,8 @@ TEST_SUITE("engine.store") {
   }
 
   TEST_CASE("a file from the first schema keeps its request log when upgraded to keyed requests") {
-    std::string path = (std::filesystem::temp_directory_path() /
-                        ("engine-store-upgrade-" + std::to_string(::getpid()) + ".db")).string();
-    auto cleanup = [&] {
-      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
-    };
-    cleanup();
+    test::TempDir dir;
+    std::string path = dir.path() + "/engine-store-upgrade-.db";
     {
       // The schema as the first release left it, with one logged update.
       auto db = sqlite::Database::Open(path);
@@ -151,7 +144,6 @@ TEST_SUITE("engine.store") {
       REQUIRE(store->Commit(c, 2000).ok());
       CHECK(store->FindRequest("r2").value().has_value());
     }
-    cleanup();
   }
 
   TEST_CASE("an empty reply body round-trips as no body") {

@@ -1,11 +1,9 @@
 #include <doctest/doctest.h>
-#include <unistd.h>
-
-#include <filesystem>
 
 #include "csp/json/json.h"
 #include "csp/sqlite/database.h"
 #include "csp/sqlite/migrate.h"
+#include "csp/test_support/process.h"
 #include "store.h"
 
 namespace csp::job_control {
@@ -131,12 +129,8 @@ TEST_SUITE("store") {
   }
 
   TEST_CASE("a file from the first schema keeps its events when upgraded to keyed events") {
-    std::string path = (std::filesystem::temp_directory_path() /
-                        ("jc-store-upgrade-" + std::to_string(::getpid()) + ".db")).string();
-    auto cleanup = [&] {
-      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
-    };
-    cleanup();
+    test::TempDir dir;
+    std::string path = dir.path() + "/jc-store-upgrade-.db";
     {
       // The schema as the first release left it, with a job and two events.
       auto db = sqlite::Database::Open(path);
@@ -161,16 +155,11 @@ TEST_SUITE("store") {
       REQUIRE(store.DeleteJob("j1").ok());
       CHECK(store.ListEvents("j1", 0, 0)->empty());
     }
-    cleanup();
   }
 
   TEST_CASE("event seqs continue after a reopen - a task change and its event commit together") {
-    std::string path = (std::filesystem::temp_directory_path() /
-                        ("jc-store-test-" + std::to_string(::getpid()) + ".db")).string();
-    auto cleanup = [&] {
-      for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
-    };
-    cleanup();
+    test::TempDir dir;
+    std::string path = dir.path() + "/jc-store-test-.db";
     {
       auto opened = Store::Open(path);
       REQUIRE(opened.ok());
@@ -211,7 +200,6 @@ TEST_SUITE("store") {
       REQUIRE(store.FinishJob("j1", kCompleted, 4000, json::Value()).ok());
       CHECK(store.AppendEvent("j1", 4001, "late", json::Object{})->seq == 7);
     }
-    cleanup();
   }
 
   TEST_CASE("reverts are upserted per task") {

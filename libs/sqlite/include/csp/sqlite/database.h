@@ -69,6 +69,10 @@ class Database {
   // Runs one or more ';'-separated statements, discarding any rows (schema, pragmas, BEGIN...).
   Status Exec(std::string_view sql);
 
+  // Runs one statement without parameters from the statement cache (see Cached): for the
+  // statements a hot path repeats, such as BEGIN, COMMIT and SAVEPOINT, which Exec would parse
+  // again every time.
+  Status ExecCached(std::string_view sql);
   // Prepares exactly one statement; trailing whitespace and ';' are allowed, a second statement
   // is an error (use Exec). Errors: kInternal with SQLite's message for bad SQL.
   Result<Statement> Prepare(std::string_view sql);
