@@ -18,6 +18,7 @@ Result<int> SchemaVersion(Database& db) {
 
 Status Migrate(Database& db, const std::vector<std::string>& steps) {
   const int latest = static_cast<int>(steps.size());
+  bool applied_any = false;
   for (;;) {
     // The version is read inside the write transaction, so two processes starting together
     // cannot both apply the same step.
@@ -30,7 +31,15 @@ Status Migrate(Database& db, const std::vector<std::string>& steps) {
                                 " is newer than this program's " + std::to_string(latest) +
                                 "; run a newer version of the program");
     }
-    if (*version == latest) return Ok();  // the destructor ends the empty transaction
+    if (*version == latest) {
+      if (applied_any) {
+        (void)tx->Rollback();  // ends the empty transaction
+        // The steps' pages (table rebuilds, copies) would otherwise stay in the page cache for
+        // the life of the connection.
+        (void)db.Exec("PRAGMA shrink_memory");
+      }
+      return Ok();  // otherwise the destructor ends the empty transaction
+    }
     const std::string step_name = "migration " + std::to_string(*version + 1);
     Status applied = db.Exec(steps[static_cast<size_t>(*version)]);
     if (!applied) return applied.error().WithPrefix(step_name);
@@ -38,6 +47,7 @@ Status Migrate(Database& db, const std::vector<std::string>& steps) {
     if (!bumped) return bumped.error().WithPrefix(step_name);
     Status committed = tx->Commit();
     if (!committed) return committed.error().WithPrefix(step_name);
+    applied_any = true;
   }
 }
 
