@@ -49,10 +49,7 @@ csp::clients::Registration RegistrationFor(const csp::engine::Design& design, co
 
 int main(int argc, char** argv) {
   csp::http::BlockTerminationSignals();
-  // This service calls out from its first second (registration), so libcurl and OpenSSL are set
-  // up here, on the main thread, before the server starts: what their set-up frees is then handed
-  // back with the rest of start-up's garbage (Server::Start) instead of staying in a thread's heap.
-  csp::http_client::CurlClient::GlobalInit();
+  csp::http_client::CurlClient::GlobalInit();  // it registers at once: see GlobalInit in client.h
 
   csp::config::CommandLine cl("engine", "A composable service whose commands come from a design.json.", 4600);
   cl.Add()("design", po::value<std::string>(), "the design.json to serve (required)");

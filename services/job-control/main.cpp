@@ -24,10 +24,7 @@ namespace jc = csp::job_control;
 
 int main(int argc, char** argv) {
   csp::http::BlockTerminationSignals();
-  // This service calls out from its first second (registration), so libcurl and OpenSSL are set
-  // up here, on the main thread, before the server starts: what their set-up frees is then handed
-  // back with the rest of start-up's garbage (Server::Start) instead of staying in a thread's heap.
-  csp::http_client::CurlClient::GlobalInit();
+  csp::http_client::CurlClient::GlobalInit();  // it registers at once: see GlobalInit in client.h
 
   csp::config::CommandLine cl("job-control", "Runs multi-step jobs as durable sagas.", 4700);
   cl.Add()("workers", po::value<int64_t>()->default_value(8), "jobs run at the same time (1-256)");

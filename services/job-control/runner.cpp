@@ -466,8 +466,8 @@ void JobRunner::Execution::RunStep(int step, const json::Value& snapshot) {
   // every call runs at once, all but the last on the pool and the last here, on the executor,
   // which would otherwise only wait (one hand-off and one thread wake-up fewer per step).
   std::vector<std::function<void()>> calls;
-  std::vector<int> fresh;
-  std::map<int, Target> targets;
+  std::vector<int> fresh;        // the tasks prepared here, in order
+  std::vector<Target> targets;   // where each of them goes (same index)
   for (int j : open) {
     const TaskRow& row = tasks_[step][j];
     if (row.status == kTaskDispatched) {
@@ -477,13 +477,14 @@ void JobRunner::Execution::RunStep(int step, const json::Value& snapshot) {
     if (ctl_.stop_requested() || Cancelled() || DeadlinePassed()) continue;
     if (std::optional<Target> target = Prepare(step, j, snapshot)) {
       fresh.push_back(j);
-      targets.emplace(j, std::move(*target));
+      targets.push_back(std::move(*target));
     }
   }
   if (!fresh.empty() && RecordDispatch(step, fresh)) {
-    for (int j : fresh) {
-      // Each call reads only its own entry of `targets`, which outlives the calls.
-      Target& target = targets.at(j);
+    for (size_t k = 0; k < fresh.size(); ++k) {
+      // Each call takes only its own entry of `targets`, which is not resized any more.
+      Target& target = targets[k];
+      int j = fresh[k];
       calls.push_back([this, step, j, &target] { Call(step, j, std::move(target.instances), target.index, false); });
     }
   }

@@ -20,10 +20,7 @@ namespace po = boost::program_options;
 
 int main(int argc, char** argv) {
   csp::http::BlockTerminationSignals();
-  // This service calls out from its first second (registration), so libcurl and OpenSSL are set
-  // up here, on the main thread, before the server starts: what their set-up frees is then handed
-  // back with the rest of start-up's garbage (Server::Start) instead of staying in a thread's heap.
-  csp::http_client::CurlClient::GlobalInit();
+  csp::http_client::CurlClient::GlobalInit();  // it registers at once: see GlobalInit in client.h
 
   csp::config::CommandLine cl("shared-state", "Durable JSON documents that jobs read from and write to.", 4500);
   cl.Add()("history", po::value<int64_t>()->default_value(32), "revisions kept per document (at least 1)");

@@ -20,23 +20,23 @@ Status GroupCommit::Write(const Work& work, const std::function<void()>& queued)
     std::vector<Pending*> batch;
     batch.swap(queue_);
     lock.unlock();
-    RunBatch(batch);
+    bool committed = RunBatch(batch);
     lock.lock();
     for (Pending* p : batch) p->done = true;
     leading_ = false;
-    ++commits_;
+    if (committed) ++commits_;
     writes_ += static_cast<int64_t>(batch.size());
     cv_.notify_all();
   }
   return mine.result;
 }
 
-void GroupCommit::RunBatch(std::vector<Pending*>& batch) {
+bool GroupCommit::RunBatch(std::vector<Pending*>& batch) {
   std::lock_guard<std::mutex> lock(mu_);
   auto tx = Transaction::Begin(db_);
   if (!tx) {
     for (Pending* p : batch) p->result = tx.error();
-    return;
+    return false;
   }
   bool any_ok = false;
   if (batch.size() == 1) {
@@ -55,15 +55,16 @@ void GroupCommit::RunBatch(std::vector<Pending*>& batch) {
       any_ok = any_ok || p->result.ok();
     }
   }
-  if (!any_ok) return;  // nothing to keep: the destructor rolls the transaction back
+  if (!any_ok) return false;  // nothing to keep: the destructor rolls the transaction back
   if (Status committed = tx->Commit(); !committed) {
     for (Pending* p : batch) {
       if (p->result) p->result = committed;
     }
     if (on_rollback_) on_rollback_();
-    return;
+    return false;
   }
   if (on_commit_) on_commit_();
+  return true;
 }
 
 int64_t GroupCommit::commits() const {

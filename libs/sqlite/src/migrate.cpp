@@ -32,13 +32,11 @@ Status Migrate(Database& db, const std::vector<std::string>& steps) {
                                 "; run a newer version of the program");
     }
     if (*version == latest) {
-      if (applied_any) {
-        (void)tx->Rollback();  // ends the empty transaction
-        // The steps' pages (table rebuilds, copies) would otherwise stay in the page cache for
-        // the life of the connection.
-        (void)db.Exec("PRAGMA shrink_memory");
-      }
-      return Ok();  // otherwise the destructor ends the empty transaction
+      (void)tx->Rollback();  // ends the empty transaction
+      // The steps' pages (table rebuilds, copies) would otherwise stay in the page cache for the
+      // life of the connection.
+      if (applied_any) (void)db.Exec("PRAGMA shrink_memory");
+      return Ok();
     }
     const std::string step_name = "migration " + std::to_string(*version + 1);
     Status applied = db.Exec(steps[static_cast<size_t>(*version)]);

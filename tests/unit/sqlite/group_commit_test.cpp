@@ -112,6 +112,8 @@ TEST_CASE("group commit: a lone failing write keeps nothing and reports its own 
   CHECK(s.error().code == ErrorCode::kAlreadyExists);
   CHECK(Ids(db).empty());
   CHECK(db.InAutocommit());
+  CHECK(group.writes() == 1);
+  CHECK(group.commits() == 0);  // nothing was kept, so nothing was committed
 }
 
 TEST_CASE("group commit: writes queued during a commit share the next one, in queue order") {
@@ -166,6 +168,7 @@ TEST_CASE("group commit: a failed commit fails every write of the batch and keep
   CHECK_FALSE(results[1].ok());
   CHECK(rollbacks == 1);
   CHECK(commits_seen == 1);  // the first batch only
+  CHECK(group.commits() == 1);
   CHECK(Ids(db) == std::vector<int64_t>{1});
   CHECK(db.InAutocommit());
   // The connection is usable afterwards.

@@ -72,6 +72,10 @@ class CurlClient final : public Client {
   ~CurlClient() override;
   Result<Response> Send(const Request& request) override;
 
+  // Sets up libcurl (and OpenSSL) now. A service that sends requests from its first second (every
+  // one that registers with discovery) calls it in main, on the main thread, before its server
+  // starts: what the set-up frees is then handed back with the rest of start-up's garbage (the
+  // trim in http::Server::Start) instead of staying in another thread's heap.
   static void GlobalInit();
 
  private:

@@ -51,7 +51,8 @@ class GroupCommit {
   // returns: the place to publish what the batch wrote, in commit order.
   void set_on_commit(std::function<void()> fn) { on_commit_ = std::move(fn); }
 
-  // How many commits and writes so far (for tests and metrics).
+  // How many commits and writes so far (for tests and metrics); a batch that kept nothing is
+  // not a commit.
   int64_t commits() const;
   int64_t writes() const;
 
@@ -61,7 +62,8 @@ class GroupCommit {
     Status result = Ok();
     bool done = false;
   };
-  void RunBatch(std::vector<Pending*>& batch);
+  // Runs the batch under mu; true when it was committed (false: nothing of it was kept).
+  bool RunBatch(std::vector<Pending*>& batch);
 
   Database& db_;
   std::mutex& mu_;
