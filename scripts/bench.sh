@@ -209,16 +209,18 @@ bench_state() {
 # CPU per request on both sides. A task of a job is at least one such exchange with the engine
 # and one with shared-state, so this is the floor under the job figures.
 bench_floor() {
-  local r out key url method body pidflag
+  local r out key url method body server pidflag
   for r in $(seq 1 "$runs"); do
     for key in ping get patch; do
-      method=GET body="" pidflag=""
+      method=GET body="" server=shared-state
       case $key in
-        ping) url="$engine_url/ping"; [[ $given -eq 0 ]] && pidflag="--pid server=$(pid_of engine)" ;;
-        get) url="$state_url/state/bench-get"; [[ $given -eq 0 ]] && pidflag="--pid server=$(pid_of shared-state)" ;;
-        patch) url="$state_url/state/bench-patch" method=PATCH body='{"op":"add","path":"/n","value":1}'
-          [[ $given -eq 0 ]] && pidflag="--pid server=$(pid_of shared-state)" ;;
+        ping) url="$engine_url/ping" server=engine ;;
+        get) url="$state_url/state/bench-get" ;;
+        patch) url="$state_url/state/bench-patch" method=PATCH body='{"op":"add","path":"/n","value":1}' ;;
       esac
+      # The service's CPU only when this script started it (given URLs may be anywhere).
+      pidflag=""
+      if [[ $given -eq 0 ]]; then pidflag="--pid server=$(pid_of "$server")"; fi
       # shellcheck disable=SC2086
       out="$("$job_load" roundtrip --url "$url" --method "$method" ${body:+--body "$body"} --requests 3000 $pidflag)" ||
         log "roundtrip $key run $r had failures: $out"
@@ -281,14 +283,16 @@ bench_jobs_big() {
 
 # Right after scripts/test.sh (a build and the test suite) the 1-minute load is still high: give it
 # up to 2 minutes to settle, so that the figures measure the platform rather than the leftovers.
+# busy: the 1-minute load average is above half the CPUs.
+busy() { awk -v n="$(nproc)" '{exit !($1 > n / 2)}' /proc/loadavg; }
 settle_deadline=$((SECONDS + 120))
-while awk -v n="$(nproc)" '{exit !($1 > n / 2)}' /proc/loadavg && [[ $SECONDS -lt $settle_deadline ]]; do
+while busy && [[ $SECONDS -lt $settle_deadline ]]; do
   [[ -n "${announced_settle:-}" ]] || log "waiting for the load average ($(cut -d' ' -f1 /proc/loadavg)) to settle"
   announced_settle=1
   sleep 5
 done
 started_at="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-if awk -v n="$(nproc)" '{exit !($1 > n / 2)}' /proc/loadavg; then
+if busy; then
   log "warning: load average $(cut -d' ' -f1 /proc/loadavg) on $(nproc) CPUs: something else is running; figures will be low"
 fi
 record meta load_start "$(cut -d' ' -f1-3 /proc/loadavg)"

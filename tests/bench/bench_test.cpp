@@ -62,6 +62,14 @@ TEST_SUITE("bench.measure") {
     CHECK_FALSE(csp::bench::ParseNamedPid("1234").ok());
     CHECK_FALSE(csp::bench::ParseNamedPid("=1").ok());
     CHECK_FALSE(csp::bench::ParseNamedPid("a=x").ok());
+    auto all = csp::bench::ParseNamedPids({"engine=1", "server=22"});
+    REQUIRE(all.ok());
+    REQUIRE(all->size() == 2);
+    CHECK((*all)[1].name == "server");
+    CHECK((*all)[1].pid == 22);
+    auto bad = csp::bench::ParseNamedPids({"engine=1", "oops"});
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().message.find("oops") != std::string::npos);
   }
 
   TEST_CASE("CPU time of this process grows with work") {

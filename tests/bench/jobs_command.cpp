@@ -56,11 +56,9 @@ Result<JobsOptions> ParseJobsOptions(const std::vector<std::string>& args) {
   if (!timeout) return timeout.error();
   o.timeout = std::chrono::milliseconds(*timeout);
   if (o.jobs < 1 || o.concurrency < 1 || o.width < 1) return InvalidArgument("--jobs, --concurrency and --width must be >= 1");
-  for (const auto& text : flags->All("pid")) {
-    auto pid = ParseNamedPid(text);
-    if (!pid) return pid.error();
-    o.pids.push_back(*pid);
-  }
+  auto pids = ParseNamedPids(flags->All("pid"));
+  if (!pids) return pids.error();
+  o.pids = std::move(*pids);
   return o;
 }
 

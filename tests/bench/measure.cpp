@@ -75,6 +75,16 @@ Result<NamedPid> ParseNamedPid(const std::string& text) {
   return NamedPid{text.substr(0, eq), std::stoi(digits)};
 }
 
+Result<std::vector<NamedPid>> ParseNamedPids(const std::vector<std::string>& texts) {
+  std::vector<NamedPid> out;
+  for (const auto& text : texts) {
+    auto pid = ParseNamedPid(text);
+    if (!pid) return pid.error();
+    out.push_back(*pid);
+  }
+  return out;
+}
+
 void Tally::Fail(const std::string& why) {
   ++failed_;
   std::lock_guard<std::mutex> lock(mu_);

@@ -34,6 +34,8 @@ struct NamedPid {
   int pid = 0;
 };
 Result<NamedPid> ParseNamedPid(const std::string& text);
+// Every value of a repeated --pid flag; the first bad one is the error.
+Result<std::vector<NamedPid>> ParseNamedPids(const std::vector<std::string>& texts);
 
 // Counts outcomes across threads; keeps the first failure's message for the report.
 class Tally {

@@ -40,11 +40,9 @@ Result<RoundtripOptions> ParseRoundtripOptions(const std::vector<std::string>& a
   if (!warmup) return warmup.error();
   o.requests = std::max<int64_t>(1, *requests);
   o.warmup = *warmup;
-  for (const auto& text : flags->All("pid")) {
-    auto pid = ParseNamedPid(text);
-    if (!pid) return pid.error();
-    o.pids.push_back(*pid);
-  }
+  auto pids = ParseNamedPids(flags->All("pid"));
+  if (!pids) return pids.error();
+  o.pids = std::move(*pids);
   return o;
 }
 
