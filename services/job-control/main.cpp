@@ -63,6 +63,11 @@ int main(int argc, char** argv) {
                                              {0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60});
   auto& retries = metrics.AddCounter("job_control_task_retries_total", "Task calls retried");
   auto& reverts = metrics.AddCounter("job_control_reverts_total", "Reverts by outcome");
+  auto& state_patches = metrics.AddCounter("job_control_state_patches_total",
+                                           "Unconditional PATCHes of task results sent to shared-state");
+  auto& state_patch_writes =
+      metrics.AddCounter("job_control_state_patch_writes_total", "Task results those PATCHes carried (results of tasks finishing "
+                                                "while one is on its way share the next)");
   jc::Store& store_ref = **store;
   metrics.AddGaugeFunction("job_control_jobs", "Jobs by status", [&store_ref] {
     std::vector<std::pair<csp::http::Labels, double>> out;
@@ -93,6 +98,10 @@ int main(int argc, char** argv) {
   };
   hooks.task_retried = [&retries] { retries.Inc(); };
   hooks.revert_finished = [&reverts](const std::string& outcome) { reverts.Inc({{"outcome", outcome}}); };
+  hooks.state_patch_sent = [&state_patches, &state_patch_writes](size_t writes) {
+    state_patches.Inc();
+    state_patch_writes.Inc({}, static_cast<double>(writes));
+  };
   jc::TaskPool pool(static_cast<int>(std::min<int64_t>(workers * 4, 256)));
   jc::JobRunner runner(store_ref, events, directory, client, clock, pool, run_options, hooks);
   jc::ServiceOptions service_options;

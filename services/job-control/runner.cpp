@@ -8,6 +8,7 @@
 #include <random>
 
 #include "csp/clients/state.h"
+#include "csp/core/coalescer.h"
 #include "csp/core/id.h"
 #include "csp/core/time.h"
 #include "csp/json/json.h"
@@ -137,7 +138,13 @@ milliseconds BackoffDelay(const RetryPolicy& policy, int retry, double unit) {
 class JobRunner::Execution {
  public:
   Execution(JobRunner& r, JobRow job, JobSpec spec, RunControl& control)
-      : r_(r), job_(std::move(job)), spec_(std::move(spec)), ctl_(control), state_(r.client_, r.options_.state_timeout) {
+      : r_(r),
+        job_(std::move(job)),
+        spec_(std::move(spec)),
+        ctl_(control),
+        state_(r.client_, r.options_.state_timeout),
+        fast_writes_([this](const std::vector<json::Value>& patches) { return SendPatches(patches); },
+                     r.hooks_.state_write_waited) {
     state_.set_request_id(job_.id);
   }
 
@@ -211,6 +218,8 @@ class JobRunner::Execution {
   void FailTask(int step, int task, const std::string& message, std::optional<int> http_status, bool sent);
   Status WriteState(const TaskSpec& t, int status, const json::Value& result, int step, int task,
                     std::vector<NewEvent>& events);
+  // One unconditional PATCH carrying the operations of every patch given (see fast_writes_).
+  Status SendPatches(const std::vector<json::Value>& patches);
   bool RunSaga(json::Array& failures);
   RevertOutcome RevertOne(const TaskRow& row, int previous_attempts, std::string& error);
 
@@ -224,6 +233,10 @@ class JobRunner::Execution {
   // The state document as read when the running step started (nullptr when not read): the base
   // of WriteState's fast path.
   const json::Value* snapshot_ = nullptr;
+  // WriteState's fast-path patches: one that comes while another is on its way to shared-state
+  // goes in the next PATCH, together with the others that came meanwhile. The parallel tasks of a
+  // step finishing close together then share PATCHes; a task alone sends at once.
+  Coalescer<json::Value, Status> fast_writes_;
   json::Value error_;
   bool fresh_ = false;
   // Serialises Record and Event (the store serialises their writes anyway), so that deferred
@@ -714,11 +727,14 @@ Status JobRunner::Execution::WriteState(const TaskSpec& t, int status, const jso
     auto patch = BuildStorePatch(t.store, status, result, *snapshot_, &parents);
     if (patch && patch->AsArray().empty()) return Ok();
     if (patch && parents == 0) {
-      if (auto written = state_.ApplyPatch(state_url_, *patch); written) {
+      size_t paths = patch->AsArray().size();
+      if (Status written = fast_writes_.Submit(std::move(*patch)); written) {
         events.push_back(MakeEvent("state_written", {{"step", step}, {"task", task}, {"stateURL", state_url_},
-                                                     {"paths", static_cast<int>(patch->AsArray().size())}}));
+                                                     {"paths", static_cast<int>(paths)}}));
         return Ok();
       }
+      // A shared PATCH is all or nothing: when it fails, each of its tasks tries again on its own
+      // below, so one task's bad path never fails another task.
     }
   }
   Error last = Internal("state write not attempted");
@@ -758,6 +774,22 @@ Status JobRunner::Execution::WriteState(const TaskSpec& t, int status, const jso
     if (!ctl_.SleepUnlessStopped(BackoffDelay(r_.options_.retry, round + 1, RandomUnit()))) break;
   }
   return Error(last.code, "cannot write the result to " + state_url_ + ": " + last.message);
+}
+
+Status JobRunner::Execution::SendPatches(const std::vector<json::Value>& patches) {
+  if (r_.hooks_.state_patch_sent) r_.hooks_.state_patch_sent(patches.size());
+  Result<std::string> written = Internal("no patch");
+  if (patches.size() == 1) {
+    written = state_.ApplyPatch(state_url_, patches.front());
+  } else {
+    json::Array ops;
+    for (const json::Value& p : patches) {
+      for (const json::Value& op : p.AsArray()) ops.push_back(op);
+    }
+    written = state_.ApplyPatch(state_url_, json::Value(std::move(ops)));
+  }
+  if (!written) return written.error();
+  return Ok();
 }
 
 void JobRunner::Execution::Succeed(int step, int task, const http_client::Response& reply, int64_t started_ms) {

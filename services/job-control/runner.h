@@ -44,6 +44,11 @@ struct RunnerHooks {
   std::function<void(double seconds, bool ok)> task_finished;
   std::function<void()> task_retried;
   std::function<void(const std::string& outcome)> revert_finished;  // succeeded, failed
+  // A result PATCH sent without reading the document first, carrying `writes` tasks' results.
+  std::function<void(size_t writes)> state_patch_sent;
+  // A task's result waits for the PATCH on its way, to go in the next one. Called under a lock:
+  // it must be quick.
+  std::function<void()> state_write_waited;
 };
 
 // Signals for one run, set from other threads (cancel route, shutdown).

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -221,6 +222,16 @@ class FakeState {
       return Result<http_client::Response>(r);
     });
     http.Route("PATCH", url, [this](const http_client::Request& req) {
+      PatchGate gate;
+      int n = 0;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        gate = gate_;
+        n = ++gated_;
+      }
+      if (gate) {
+        if (auto answer = gate(n, req)) return Result<http_client::Response>(*answer);
+      }
       std::lock_guard<std::mutex> lock(mu_);
       ++patches_;
       auto body = json::Parse(req.body);
@@ -278,8 +289,17 @@ class FakeState {
     std::lock_guard<std::mutex> lock(mu_);
     exists_ = false;
   }
+  // Runs before each PATCH (numbered from 1), outside the document's lock: it may hold the PATCH,
+  // or answer it instead by returning a reply.
+  using PatchGate = std::function<std::optional<http_client::Response>(int n, const http_client::Request&)>;
+  void SetPatchGate(PatchGate gate) {
+    std::lock_guard<std::mutex> lock(mu_);
+    gate_ = std::move(gate);
+  }
 
  private:
+  PatchGate gate_;
+  int gated_ = 0;
   mutable std::mutex mu_;
   json::Value content_;
   bool exists_ = true;

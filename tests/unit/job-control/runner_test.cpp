@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <optional>
 #include <condition_variable>
 #include <thread>
 
@@ -441,7 +444,84 @@ TEST_SUITE("runner") {
     CHECK(std::count(types.begin(), types.end(), "state_written") == 1);
   }
 
-  TEST_CASE("storeResultAt fast path: parents in the step's snapshot - one unconditional PATCH per task, no GET") {
+  TEST_CASE("storeResultAt fast path: results that come while a PATCH is on its way share the next one") {
+    World w;
+    std::atomic<int> waited{0};
+    std::mutex mu;
+    std::vector<size_t> carried;
+    RunnerHooks hooks;
+    hooks.state_write_waited = [&] { waited += 1; };
+    hooks.state_patch_sent = [&](size_t writes) {
+      std::lock_guard<std::mutex> lock(mu);
+      carried.push_back(writes);
+    };
+    JobRunner runner{*w.store, w.events, w.directory, w.http, w.clock, w.pool, w.options, hooks};
+    FakeState state(w.http, "http://state:1/state/s1", J(R"({"out": {}})"));
+    // The first PATCH is held until the two other tasks' results wait behind it.
+    state.SetPatchGate([&](int n, const http_client::Request&) -> std::optional<http_client::Response> {
+      if (n == 1) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (waited.load() < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+      }
+      return std::nullopt;
+    });
+    w.disco.Add({"shared-state", "http://state:1", {"state"}});
+    std::string id = w.Submit(R"({"sharedStateURL": "http://state:1/state/s1",
+      "steps": [ {"tasks": [ {"tag": "a", "storeResultAt": {"targetPath": "/out/a", "sourcePath": "/result"}},
+                             {"tag": "b", "storeResultAt": {"targetPath": "/out/b", "sourcePath": "/result"}},
+                             {"tag": "c", "storeResultAt": {"targetPath": "/out/c", "sourcePath": "/result"}} ]} ]})");
+    RunControl control;
+    CHECK(runner.Run(id, control) == kCompleted);
+    CHECK(waited.load() == 2);
+    CHECK(carried == std::vector<size_t>{1, 2});
+    auto patches = w.http.CallsTo("PATCH", "http://state:1/state/s1");
+    REQUIRE(patches.size() == 2);
+    CHECK(J(patches[0].body).AsArray().size() == 1);
+    CHECK(J(patches[1].body).AsArray().size() == 2);
+    for (const char* key : {"a", "b", "c"}) CHECK(state.content().Find("out")->Find(key) != nullptr);
+    auto types = w.EventTypes(id);
+    CHECK(std::count(types.begin(), types.end(), "state_written") == 3);
+  }
+
+  TEST_CASE("storeResultAt fast path: a shared PATCH that fails is written again by each of its tasks alone") {
+    World w;
+    std::atomic<int> waited{0};
+    RunnerHooks hooks;
+    hooks.state_write_waited = [&] { waited += 1; };
+    JobRunner runner{*w.store, w.events, w.directory, w.http, w.clock, w.pool, w.options, hooks};
+    FakeState state(w.http, "http://state:1/state/s1", J(R"({"out": {}})"));
+    state.SetPatchGate([&](int n, const http_client::Request& req) -> std::optional<http_client::Response> {
+      if (n == 1) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (waited.load() < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+      }
+      auto body = json::Parse(req.body);
+      if (body && body->IsArray() && body->AsArray().size() == 2) {
+        return JsonReply(409, json::Object{{"error", "the shared patch is refused"}});
+      }
+      return std::nullopt;
+    });
+    w.disco.Add({"shared-state", "http://state:1", {"state"}});
+    std::string id = w.Submit(R"({"sharedStateURL": "http://state:1/state/s1",
+      "steps": [ {"tasks": [ {"tag": "a", "storeResultAt": {"targetPath": "/out/a", "sourcePath": "/result"}},
+                             {"tag": "b", "storeResultAt": {"targetPath": "/out/b", "sourcePath": "/result"}},
+                             {"tag": "c", "storeResultAt": {"targetPath": "/out/c", "sourcePath": "/result"}} ]} ]})");
+    RunControl control;
+    CHECK(runner.Run(id, control) == kCompleted);
+    for (const char* key : {"a", "b", "c"}) CHECK(state.content().Find("out")->Find(key) != nullptr);
+    // The refused shared PATCH's two tasks each read the document and wrote conditionally.
+    auto patches = w.http.CallsTo("PATCH", "http://state:1/state/s1");
+    REQUIRE(patches.size() >= 4);
+    int conditional = 0;
+    for (const auto& p : patches) {
+      for (const auto& [k, v] : p.headers) conditional += k == "If-Match" ? 1 : 0;
+    }
+    CHECK(conditional >= 2);
+    auto types = w.EventTypes(id);
+    CHECK(std::count(types.begin(), types.end(), "state_written") == 3);
+  }
+
+  TEST_CASE("storeResultAt fast path: parents in the step's snapshot - unconditional PATCHes, no GET") {
     World w;
     FakeState state(w.http, "http://state:1/state/s1", J(R"({"out": {}})"));
     w.disco.Add({"shared-state", "http://state:1", {"state"}});
@@ -454,13 +534,16 @@ TEST_SUITE("runner") {
     CHECK(content.Find("out")->Find("a") != nullptr);
     CHECK(content.Find("out")->Find("b") != nullptr);
     CHECK(content.Find("top") != nullptr);
-    // One read for the step's snapshot, none per task; one PATCH per task, none conditional.
+    // One read for the step's snapshot, none per task; the three results in unconditional
+    // PATCHes (one each, or shared by results that came while another was on its way).
     CHECK(w.http.CallsTo("GET", "http://state:1/state/s1").size() == 1);
     auto patches = w.http.CallsTo("PATCH", "http://state:1/state/s1");
-    CHECK(patches.size() == 3);
+    size_t ops = 0;
     for (const auto& p : patches) {
+      ops += J(p.body).AsArray().size();
       for (const auto& [k, v] : p.headers) CHECK(k != "If-Match");
     }
+    CHECK(ops == 3);
     auto types = w.EventTypes(id);
     CHECK(std::count(types.begin(), types.end(), "state_written") == 3);
   }
