@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "csp/core/id.h"
+#include "csp/json/json.h"
 
 namespace csp::discovery {
 
@@ -197,14 +198,11 @@ const Registry::SeqSet* Registry::CandidatesLocked(const FindQuery& q, bool& fil
   return best;
 }
 
-FindResult Registry::Find(const FindQuery& query) const {
-  FindResult out;
+std::vector<const Entry*> Registry::MatchLocked(const FindQuery& query, size_t& examined) const {
   std::vector<const Entry*> passing;
   std::vector<const Entry*> rest;
-  std::lock_guard<std::mutex> lock(mu_);
-  out.index = index_;
   auto visit = [&](const Entry& e) {
-    ++out.examined;
+    ++examined;
     if (!Matches(e, query)) return;
     (e.status == HealthStatus::kPassing ? passing : rest).push_back(&e);
   };
@@ -215,10 +213,51 @@ FindResult Registry::Find(const FindQuery& query) const {
   } else {
     for (const auto& [seq, e] : entries_) visit(e);
   }
-  out.entries.reserve(passing.size() + rest.size());
-  for (const Entry* e : passing) out.entries.push_back(*e);
-  for (const Entry* e : rest) out.entries.push_back(*e);
+  passing.insert(passing.end(), rest.begin(), rest.end());
+  return passing;
+}
+
+FindResult Registry::Find(const FindQuery& query) const {
+  FindResult out;
+  std::lock_guard<std::mutex> lock(mu_);
+  out.index = index_;
+  std::vector<const Entry*> matched = MatchLocked(query, out.examined);
+  out.entries.reserve(matched.size());
+  for (const Entry* e : matched) out.entries.push_back(*e);
   return out;
+}
+
+FindText Registry::FindJson(const FindQuery& query) const {
+  FindText out;
+  std::lock_guard<std::mutex> lock(mu_);
+  out.index = index_;
+  size_t examined = 0;
+  std::vector<const Entry*> matched = MatchLocked(query, examined);
+  out.count = matched.size();
+  out.json.push_back('[');
+  for (size_t i = 0; i < matched.size(); ++i) {
+    if (i > 0) out.json.push_back(',');
+    AppendRenderedLocked(*matched[i], out.json);
+  }
+  out.json.push_back(']');
+  return out;
+}
+
+void Registry::AppendRenderedLocked(const Entry& e, std::string& out) const {
+  auto it = rendered_.find(e.seq);
+  if (it != rendered_.end() && Fresh(it->second, e)) {
+    out += it->second.text;
+    return;
+  }
+  std::string text = json::Dump(EntryToJson(e));
+  out += text;
+  if (it != rendered_.end()) {
+    rendered_bytes_ -= it->second.text.size();
+    rendered_.erase(it);
+  }
+  if (rendered_bytes_ + text.size() > options_.rendered_cache_bytes) return;  // full: rendered each time
+  rendered_bytes_ += text.size();
+  rendered_.emplace(e.seq, Rendered{std::move(text), e.last_renewed, e.last_checked, e.status, e.failures()});
 }
 
 uint64_t Registry::index() const {
@@ -347,6 +386,10 @@ void Registry::IndexLocked(const Entry& e) {
 }
 
 void Registry::UnindexLocked(const Entry& e) {
+  if (auto r = rendered_.find(e.seq); r != rendered_.end()) {
+    rendered_bytes_ -= r->second.text.size();
+    rendered_.erase(r);
+  }
   by_id_.erase(e.registry_id);
   for (const auto& tag : e.tags) EraseFrom(by_tag_, tag, e.seq);
   for (const auto& type : e.media_types) EraseFrom(by_media_type_, type, e.seq);

@@ -43,6 +43,13 @@ struct FindResult {
   size_t examined = 0;         // entries looked at to answer (for tests of the index use)
 };
 
+// Find's answer already in its wire form: the JSON array of the matching entries.
+struct FindText {
+  std::string json;    // [EntryToJson(e), ...] in Find's order
+  uint64_t index = 0;  // the change index this snapshot was taken at
+  size_t count = 0;    // entries in the array
+};
+
 struct RegisterResult {
   std::string registry_id;
   bool created = false;  // false: an existing serviceName+serviceURL entry was updated
@@ -58,6 +65,7 @@ enum class CheckOutcome { kIgnored, kPassing, kCritical, kEvicted };
 
 struct RegistryOptions {
   int evict_after = 3;  // consecutive failed pings, or missed TTLs, before an entry is dropped
+  size_t rendered_cache_bytes = 4 << 20;  // FindJson's kept entry texts, in all
 };
 
 // Messages the original platform sends (notes/original-protocol.md §1).
@@ -95,6 +103,10 @@ class Registry {
 
   std::optional<Entry> Get(const std::string& registry_id) const;
   FindResult Find(const FindQuery& query) const;
+  // Find, rendered (the body of GET /find). Each entry's text is kept and reused until the entry
+  // changes, up to options.rendered_cache_bytes in all; rendering used to be a third of the CPU
+  // of a /find.
+  FindText FindJson(const FindQuery& query) const;
   uint64_t index() const;
   size_t size() const;
 
@@ -137,6 +149,25 @@ class Registry {
   // Recomputes entry.status; returns true when it changed.
   static bool RecomputeStatus(Entry& entry);
   const SeqSet* CandidatesLocked(const FindQuery& query, bool& filtered) const;
+  // The matching entries, passing first, then the rest; each group in registration order.
+  std::vector<const Entry*> MatchLocked(const FindQuery& query, size_t& examined) const;
+  // The entry's wire text, from the cache when the entry has not changed since it was made.
+  void AppendRenderedLocked(const Entry& entry, std::string& out) const;
+
+  // An entry's rendered wire form, with the fields that change in place (renewals and health
+  // checks) as they were when it was made. A re-registration, which may change the rest, drops
+  // it (UnindexLocked), as does the entry's removal.
+  struct Rendered {
+    std::string text;
+    std::chrono::system_clock::time_point last_renewed;
+    std::optional<std::chrono::system_clock::time_point> last_checked;
+    HealthStatus status;
+    int failures;
+  };
+  bool Fresh(const Rendered& r, const Entry& e) const {
+    return r.last_renewed == e.last_renewed && r.last_checked == e.last_checked && r.status == e.status &&
+           r.failures == e.failures();
+  }
 
   const Clock& clock_;
   Store& store_;
@@ -159,6 +190,8 @@ class Registry {
   uint64_t next_binding_ = 0;
   Seq last_seq_ = 0;
   uint64_t index_ = 1;
+  mutable std::unordered_map<Seq, Rendered> rendered_;
+  mutable size_t rendered_bytes_ = 0;
 };
 
 }  // namespace csp::discovery

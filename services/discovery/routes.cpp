@@ -31,13 +31,6 @@ Result<json::Value> ObjectBody(const Request& req) {
   return body;
 }
 
-json::Value EntriesJson(const std::vector<Entry>& entries) {
-  json::Array out;
-  out.reserve(entries.size());
-  for (const Entry& e : entries) out.push_back(EntryToJson(e));
-  return out;
-}
-
 // GET /services: one member per serviceName, in the order the names were first registered.
 // `entries` come from Find, so each name's first instance is a passing one when there is any.
 json::Value ServicesJson(const std::vector<Entry>& entries) {
@@ -126,13 +119,15 @@ Result<Blocking> ParseBlocking(const Request& req, std::chrono::milliseconds max
   return b;
 }
 
-using Render = Response (*)(const FindResult&);
+using Render = Response (*)(const Registry&, const FindQuery&);
 
-Response RenderFind(const FindResult& r) {
-  return Response::Json(200, EntriesJson(r.entries)).WithHeader(kIndexHeader, std::to_string(r.index));
+Response RenderFind(const Registry& registry, const FindQuery& q) {
+  FindText found = registry.FindJson(q);
+  return Response::Text(200, std::move(found.json), "application/json").WithHeader(kIndexHeader, std::to_string(found.index));
 }
 
-Response RenderServices(const FindResult& r) {
+Response RenderServices(const Registry& registry, const FindQuery& q) {
+  FindResult r = registry.Find(q);
   return Response::Json(200, ServicesJson(r.entries)).WithHeader(kIndexHeader, std::to_string(r.index));
 }
 
@@ -145,7 +140,7 @@ void ServeBlocking(Registry& registry, WaitList& waits, const Request& req, Repl
   if (!query) return reply(Response::FromError(query.error()));
   auto blocking = ParseBlocking(req, max_wait);
   if (!blocking) return reply(Response::FromError(blocking.error()));
-  auto answer = [&registry, q = std::move(*query), reply, render] { reply(render(registry.Find(q))); };
+  auto answer = [&registry, q = std::move(*query), reply, render] { reply(render(registry, q)); };
   if (!blocking->index || blocking->wait.count() == 0 || registry.index() != *blocking->index) return answer();
   waits.Wait(*blocking->index, std::chrono::steady_clock::now() + blocking->wait, std::move(answer));
 }

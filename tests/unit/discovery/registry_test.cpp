@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "csp/json/json.h"
+#include "discovery/entry.h"
 #include "discovery/store.h"
 #include "fakes.h"
 
@@ -162,6 +164,58 @@ TEST_SUITE("discovery.registry") {
     auto by_url = f.registry.UnregisterByUrl("http://nowhere", "");
     REQUIRE_FALSE(by_url.ok());
     CHECK(by_url.error().code == ErrorCode::kNotFound);
+  }
+
+  TEST_CASE("the rendered find is the wire form of Find's entries and follows every change") {
+    for (size_t cache : {size_t{4} << 20, size_t{0}}) {
+      CAPTURE(cache);
+      FakeClock clock;
+      auto store = OpenStore();
+      Registry registry{clock, *store, RegistryOptions{3, cache}};
+      auto same = [&](const FindQuery& q) {
+        csp::json::Array expected;
+        auto found = registry.Find(q);
+        for (const auto& e : found.entries) expected.push_back(csp::discovery::EntryToJson(e));
+        auto text = registry.FindJson(q);
+        CHECK(text.json == csp::json::Dump(csp::json::Value(std::move(expected))));
+        CHECK(text.count == found.entries.size());
+        CHECK(text.index == found.index);
+      };
+      Registration pinged = Reg("a", "http://h:1", {"t"});
+      pinged.ping_url = "http://h:1/ping";
+      std::string a = registry.Register(pinged)->registry_id;
+      Registration timed = Reg("b", "http://h:2", {"t"});
+      timed.ttl_seconds = 10;
+      std::string b = registry.Register(timed)->registry_id;
+      std::string c = registry.Register(Reg("c", "http://h:3", {"t", "u"}))->registry_id;
+      same(Tag("t"));
+      same(Tag("t"));  // from the kept texts
+      same({});
+
+      clock.Advance(seconds(3));
+      REQUIRE(registry.Renew(a).ok());  // lastRenewed
+      same(Tag("t"));
+      CHECK(registry.RecordCheck({a, pinged.ping_url}, false) == CheckOutcome::kCritical);  // status, failures
+      same(Tag("t"));
+      CHECK(registry.RecordCheck({a, pinged.ping_url}, true) == CheckOutcome::kPassing);  // lastChecked
+      same(Tag("t"));
+      clock.Advance(seconds(11));
+      registry.ExpireTtls();  // b misses its TTL
+      same(Tag("t"));
+      pinged.metadata = csp::json::Object{{"v", 2}};
+      pinged.tags = {"t", "new"};
+      REQUIRE(registry.Register(pinged).ok());  // a re-registration changes the rest
+      same(Tag("t"));
+      same(Tag("new"));
+      pinged.metadata = csp::json::Object{{"v", 3}};  // again at the same instant: same lastRenewed
+      REQUIRE(registry.Register(pinged).ok());
+      same(Tag("t"));
+      REQUIRE(registry.Unregister(c).ok());
+      same(Tag("t"));
+      same(Tag("u"));
+      REQUIRE(registry.Renew(b).ok());
+      same({});
+    }
   }
 
   TEST_CASE("renew moves lastRenewed") {
