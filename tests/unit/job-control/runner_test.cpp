@@ -93,6 +93,18 @@ Result<http_client::Response> Status(int status, const json::Value& body = json:
   return JsonReply(status, body);
 }
 
+// Polls (deadline 10 s) until n reaches at_least.
+void WaitUntilAtLeast(const std::atomic<int>& n, int at_least) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (n.load() < at_least && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+}
+
+// One step of three tasks, each storing its result under /out of the job's document.
+constexpr const char* kThreeResults = R"({"sharedStateURL": "http://state:1/state/s1",
+  "steps": [ {"tasks": [ {"tag": "a", "storeResultAt": {"targetPath": "/out/a", "sourcePath": "/result"}},
+                         {"tag": "b", "storeResultAt": {"targetPath": "/out/b", "sourcePath": "/result"}},
+                         {"tag": "c", "storeResultAt": {"targetPath": "/out/c", "sourcePath": "/result"}} ]} ]})";
+
 TEST_SUITE("runner") {
   TEST_CASE("steps run in order, tasks in parallel, each call carries a fresh requestId") {
     World w;
@@ -459,17 +471,11 @@ TEST_SUITE("runner") {
     FakeState state(w.http, "http://state:1/state/s1", J(R"({"out": {}})"));
     // The first PATCH is held until the two other tasks' results wait behind it.
     state.SetPatchGate([&](int n, const http_client::Request&) -> std::optional<http_client::Response> {
-      if (n == 1) {
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        while (waited.load() < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
-      }
+      if (n == 1) WaitUntilAtLeast(waited, 2);
       return std::nullopt;
     });
     w.disco.Add({"shared-state", "http://state:1", {"state"}});
-    std::string id = w.Submit(R"({"sharedStateURL": "http://state:1/state/s1",
-      "steps": [ {"tasks": [ {"tag": "a", "storeResultAt": {"targetPath": "/out/a", "sourcePath": "/result"}},
-                             {"tag": "b", "storeResultAt": {"targetPath": "/out/b", "sourcePath": "/result"}},
-                             {"tag": "c", "storeResultAt": {"targetPath": "/out/c", "sourcePath": "/result"}} ]} ]})");
+    std::string id = w.Submit(kThreeResults);
     RunControl control;
     CHECK(runner.Run(id, control) == kCompleted);
     CHECK(waited.load() == 2);
@@ -491,10 +497,7 @@ TEST_SUITE("runner") {
     JobRunner runner{*w.store, w.events, w.directory, w.http, w.clock, w.pool, w.options, hooks};
     FakeState state(w.http, "http://state:1/state/s1", J(R"({"out": {}})"));
     state.SetPatchGate([&](int n, const http_client::Request& req) -> std::optional<http_client::Response> {
-      if (n == 1) {
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        while (waited.load() < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
-      }
+      if (n == 1) WaitUntilAtLeast(waited, 2);
       auto body = json::Parse(req.body);
       if (body && body->IsArray() && body->AsArray().size() == 2) {
         return JsonReply(409, json::Object{{"error", "the shared patch is refused"}});
@@ -502,10 +505,7 @@ TEST_SUITE("runner") {
       return std::nullopt;
     });
     w.disco.Add({"shared-state", "http://state:1", {"state"}});
-    std::string id = w.Submit(R"({"sharedStateURL": "http://state:1/state/s1",
-      "steps": [ {"tasks": [ {"tag": "a", "storeResultAt": {"targetPath": "/out/a", "sourcePath": "/result"}},
-                             {"tag": "b", "storeResultAt": {"targetPath": "/out/b", "sourcePath": "/result"}},
-                             {"tag": "c", "storeResultAt": {"targetPath": "/out/c", "sourcePath": "/result"}} ]} ]})");
+    std::string id = w.Submit(kThreeResults);
     RunControl control;
     CHECK(runner.Run(id, control) == kCompleted);
     for (const char* key : {"a", "b", "c"}) CHECK(state.content().Find("out")->Find(key) != nullptr);
