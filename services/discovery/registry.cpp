@@ -227,37 +227,79 @@ FindResult Registry::Find(const FindQuery& query) const {
   return out;
 }
 
+// Kept texts are taken under the lock; the others are rendered from copies after it is released
+// (an unfiltered /find over a big registry must not hold registrations up while it renders), then
+// kept if their entries did not change meanwhile.
 FindText Registry::FindJson(const FindQuery& query) const {
+  struct Part {
+    std::shared_ptr<const std::string> text;
+    std::optional<Entry> entry;  // to render, when no fresh text was kept
+  };
+  std::vector<Part> parts;
+  uint64_t generation = 0;
   FindText out;
-  std::lock_guard<std::mutex> lock(mu_);
-  out.index = index_;
-  size_t examined = 0;
-  std::vector<const Entry*> matched = MatchLocked(query, examined);
-  out.count = matched.size();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    out.index = index_;
+    generation = registrations_changed_;
+    size_t examined = 0;
+    std::vector<const Entry*> matched = MatchLocked(query, examined);
+    parts.reserve(matched.size());
+    for (const Entry* e : matched) {
+      auto it = rendered_.find(e->seq);
+      if (it != rendered_.end() && Fresh(it->second, *e)) {
+        parts.push_back({it->second.text, std::nullopt});
+      } else {
+        parts.push_back({nullptr, *e});
+      }
+    }
+  }
+  std::vector<std::pair<Seq, Rendered>> made;
+  size_t bytes = 2;
+  for (Part& p : parts) {
+    if (!p.text) {
+      Rendered r = Render(*p.entry);
+      p.text = r.text;
+      made.emplace_back(p.entry->seq, std::move(r));
+    }
+    bytes += p.text->size() + 1;
+  }
+  if (!made.empty()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (generation == registrations_changed_) {
+      for (auto& [seq, r] : made) KeepRenderedLocked(seq, std::move(r));
+    }
+  }
+  out.count = parts.size();
+  out.json.reserve(bytes);
   out.json.push_back('[');
-  for (size_t i = 0; i < matched.size(); ++i) {
+  for (size_t i = 0; i < parts.size(); ++i) {
     if (i > 0) out.json.push_back(',');
-    AppendRenderedLocked(*matched[i], out.json);
+    out.json += *parts[i].text;
   }
   out.json.push_back(']');
   return out;
 }
 
-void Registry::AppendRenderedLocked(const Entry& e, std::string& out) const {
-  auto it = rendered_.find(e.seq);
-  if (it != rendered_.end() && Fresh(it->second, e)) {
-    out += it->second.text;
-    return;
-  }
-  std::string text = json::Dump(EntryToJson(e));
-  out += text;
-  if (it != rendered_.end()) {
-    rendered_bytes_ -= it->second.text.size();
-    rendered_.erase(it);
-  }
-  if (rendered_bytes_ + text.size() > options_.rendered_cache_bytes) return;  // full: rendered each time
-  rendered_bytes_ += text.size();
-  rendered_.emplace(e.seq, Rendered{std::move(text), e.last_renewed, e.last_checked, e.status, e.failures()});
+Registry::Rendered Registry::Render(const Entry& e) {
+  return Rendered{std::make_shared<const std::string>(json::Dump(EntryToJson(e))), e.last_renewed, e.last_checked,
+                  e.status, e.failures()};
+}
+
+void Registry::KeepRenderedLocked(Seq seq, Rendered r) const {
+  auto entry = entries_.find(seq);
+  if (entry == entries_.end() || !Fresh(r, entry->second)) return;
+  DropRenderedLocked(seq);
+  if (rendered_bytes_ + r.text->size() > options_.rendered_cache_bytes) return;  // full: rendered each time
+  rendered_bytes_ += r.text->size();
+  rendered_.emplace(seq, std::move(r));
+}
+
+void Registry::DropRenderedLocked(Seq seq) const {
+  auto it = rendered_.find(seq);
+  if (it == rendered_.end()) return;
+  rendered_bytes_ -= it->second.text->size();
+  rendered_.erase(it);
 }
 
 uint64_t Registry::index() const {
@@ -386,10 +428,8 @@ void Registry::IndexLocked(const Entry& e) {
 }
 
 void Registry::UnindexLocked(const Entry& e) {
-  if (auto r = rendered_.find(e.seq); r != rendered_.end()) {
-    rendered_bytes_ -= r->second.text.size();
-    rendered_.erase(r);
-  }
+  DropRenderedLocked(e.seq);
+  ++registrations_changed_;
   by_id_.erase(e.registry_id);
   for (const auto& tag : e.tags) EraseFrom(by_tag_, tag, e.seq);
   for (const auto& type : e.media_types) EraseFrom(by_media_type_, type, e.seq);

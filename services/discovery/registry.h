@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -151,23 +152,25 @@ class Registry {
   const SeqSet* CandidatesLocked(const FindQuery& query, bool& filtered) const;
   // The matching entries, passing first, then the rest; each group in registration order.
   std::vector<const Entry*> MatchLocked(const FindQuery& query, size_t& examined) const;
-  // The entry's wire text, from the cache when the entry has not changed since it was made.
-  void AppendRenderedLocked(const Entry& entry, std::string& out) const;
-
   // An entry's rendered wire form, with the fields that change in place (renewals and health
   // checks) as they were when it was made. A re-registration, which may change the rest, drops
   // it (UnindexLocked), as does the entry's removal.
   struct Rendered {
-    std::string text;
+    std::shared_ptr<const std::string> text;
     std::chrono::system_clock::time_point last_renewed;
     std::optional<std::chrono::system_clock::time_point> last_checked;
     HealthStatus status;
     int failures;
   };
-  bool Fresh(const Rendered& r, const Entry& e) const {
+  static Rendered Render(const Entry& e);
+  static bool Fresh(const Rendered& r, const Entry& e) {
     return r.last_renewed == e.last_renewed && r.last_checked == e.last_checked && r.status == e.status &&
            r.failures == e.failures();
   }
+  // Keeps a text made outside the lock, unless its entry changed or went since (or the cache is
+  // full).
+  void KeepRenderedLocked(Seq seq, Rendered r) const;
+  void DropRenderedLocked(Seq seq) const;
 
   const Clock& clock_;
   Store& store_;
@@ -192,6 +195,8 @@ class Registry {
   uint64_t index_ = 1;
   mutable std::unordered_map<Seq, Rendered> rendered_;
   mutable size_t rendered_bytes_ = 0;
+  // Moves on every re-registration and removal: a text made from a copy taken before is not kept.
+  uint64_t registrations_changed_ = 0;
 };
 
 }  // namespace csp::discovery

@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <memory>
+#include <thread>
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -216,6 +218,42 @@ TEST_SUITE("discovery.registry") {
       REQUIRE(registry.Renew(b).ok());
       same({});
     }
+  }
+
+  TEST_CASE("the rendered find stays the wire form while renewals, checks and re-registrations run beside it") {
+    FakeClock clock;
+    auto store = OpenStore();
+    Registry registry{clock, *store, RegistryOptions{1000}};
+    std::vector<std::string> ids;
+    std::vector<Registration> regs;
+    for (int i = 0; i < 6; ++i) {
+      Registration r = Reg("s" + std::to_string(i), "http://h:" + std::to_string(i), {"t"});
+      r.ping_url = r.service_url + "/ping";
+      regs.push_back(r);
+      ids.push_back(registry.Register(r)->registry_id);
+    }
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 2; ++t) {
+      threads.emplace_back([&] {
+        while (!stop) CHECK(registry.FindJson(Tag("t")).count == 6);
+      });
+    }
+    threads.emplace_back([&] {
+      for (int n = 0; n < 300; ++n) {
+        clock.Advance(std::chrono::milliseconds(1));
+        (void)registry.Renew(ids[n % ids.size()]);
+        (void)registry.RecordCheck({ids[(n + 1) % ids.size()], regs[(n + 1) % ids.size()].ping_url}, n % 3 != 0);
+        Registration r = regs[(n + 2) % regs.size()];
+        r.metadata = csp::json::Object{{"n", n}};
+        (void)registry.Register(r);
+      }
+      stop = true;
+    });
+    for (auto& t : threads) t.join();
+    csp::json::Array expected;
+    for (const auto& e : registry.Find(Tag("t")).entries) expected.push_back(csp::discovery::EntryToJson(e));
+    CHECK(registry.FindJson(Tag("t")).json == csp::json::Dump(csp::json::Value(std::move(expected))));
   }
 
   TEST_CASE("renew moves lastRenewed") {
