@@ -65,9 +65,9 @@ int main(int argc, char** argv) {
   auto& reverts = metrics.AddCounter("job_control_reverts_total", "Reverts by outcome");
   auto& state_patches = metrics.AddCounter("job_control_state_patches_total",
                                            "Unconditional PATCHes of task results sent to shared-state");
-  auto& state_patch_writes =
-      metrics.AddCounter("job_control_state_patch_writes_total", "Task results those PATCHes carried (results of tasks finishing "
-                                                "while one is on its way share the next)");
+  auto& state_patch_writes = metrics.AddCounter(
+      "job_control_state_patch_writes_total",
+      "Task results those PATCHes carried (results of tasks finishing while one is on its way share the next)");
   jc::Store& store_ref = **store;
   metrics.AddGaugeFunction("job_control_jobs", "Jobs by status", [&store_ref] {
     std::vector<std::pair<csp::http::Labels, double>> out;
