@@ -65,7 +65,7 @@ struct PingTarget {
 enum class CheckOutcome { kIgnored, kPassing, kCritical, kEvicted };
 
 struct RegistryOptions {
-  int evict_after = 3;  // consecutive failed pings, or missed TTLs, before an entry is dropped
+  int evict_after = 3;                    // consecutive failed pings, or missed TTLs, before an entry is dropped
   size_t rendered_cache_bytes = 4 << 20;  // FindJson's kept entry texts, in all
 };
 

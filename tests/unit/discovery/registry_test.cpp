@@ -2,10 +2,10 @@
 
 #include <doctest/doctest.h>
 
-#include <memory>
-#include <thread>
 #include <atomic>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "csp/json/json.h"
