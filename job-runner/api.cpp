@@ -291,7 +291,7 @@ Result<Api::Submitted> Api::SubmitJob(const json::Value& job, milliseconds sync_
   request.method = "POST";
   request.url = *base + "/jobs";
   request.body = json::Dump(job);
-  request.headers.emplace_back("Idempotency-Key", NewUuid());
+  request.headers.emplace_back("Idempotency-Key", NewTimeOrderedUuid());
   request.timeout = kCallTimeout;
 
   Result<http_client::Response> response = Unavailable("not sent");

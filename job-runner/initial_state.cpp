@@ -58,7 +58,7 @@ Result<InitialState> AssembleInitialState(const Options& o, const json::Value& j
   if (!o.sets.empty()) origins.emplace_back("--set");
 
   state.present = !origins.empty();
-  if (state.present && state.id.empty()) state.id = NewUuid();
+  if (state.present && state.id.empty()) state.id = NewTimeOrderedUuid();
   if (state.present && !ValidStateId(state.id)) {
     return InvalidArgument("state id '" + state.id + "' is not valid: use 1-128 characters of A-Z a-z 0-9 . _ ~ -");
   }

@@ -108,7 +108,7 @@ bool MatchesFilter(const json::Value& record, const json::Object& criteria) {
 
 Engine::Engine(const Design& design, Store& store, const Clock& clock, EngineOptions options)
     : design_(design), store_(store), clock_(clock), options_(std::move(options)) {
-  if (!options_.new_id) options_.new_id = [] { return NewUuid(); };
+  if (!options_.new_id) options_.new_id = [] { return NewTimeOrderedUuid(); };
 }
 
 int64_t Engine::NowMs() const { return ToUnixMillis(clock_.Now()); }

@@ -185,7 +185,7 @@ Result<JobService::Submitted> JobService::Submit(const json::Value& document, co
                                                " jobs waiting); retry later");
     }
   }
-  NewJob job = BuildNewJob(NewUuid(), document, spec, idempotency_key, ToUnixMillis(clock_.Now()));
+  NewJob job = BuildNewJob(NewTimeOrderedUuid(), document, spec, idempotency_key, ToUnixMillis(clock_.Now()));
   auto created = store_.CreateJob(job);
   if (!created) return created.error();
   if (!created->created) return earlier(created->id);

@@ -590,7 +590,7 @@ std::optional<JobRunner::Execution::Target> JobRunner::Execution::Prepare(int st
     return std::nullopt;
   }
 
-  row.request_id = NewUuid();
+  row.request_id = NewTimeOrderedUuid();
   row.service_url = (*instances)[index];
   row.endpoint = **href;
   row.request = BuildRequestBody(t.input, snapshot, row.request_id);
