@@ -31,6 +31,9 @@ int main(int argc, char** argv) {
   cl.Add()("queue-size", po::value<int64_t>()->default_value(1000), "jobs waiting to run before 503 overloaded");
   cl.AddDuration("task-timeout", "30s", "per-attempt timeout of a task call (unless the task sets timeoutMs)");
   cl.AddDuration("job-timeout", "10m", "deadline of a job from its start (unless the job sets timeoutMs)");
+  cl.AddDuration("state-write-hold", "5ms",
+                 "how long a task's result may wait for the results of its parallel step's other running "
+                 "calls, to be written to shared-state in one PATCH with them (0: at once; at most 1s)");
   cl.AddDuration("retain", "7d", "how long finished jobs are kept before they are pruned");
   cl.Add()("allow-unregistered-urls", po::bool_switch(), "call URLs whose origin is not registered in discovery");
   if (auto code = cl.Parse(argc, argv)) return *code;
@@ -42,6 +45,10 @@ int main(int argc, char** argv) {
   int64_t queue_size = cl.GetInt("queue-size");
   if (workers < 1 || workers > 256 || queue_size < 1) {
     std::fprintf(stderr, "job-control: --workers must be 1-256 and --queue-size at least 1\n");
+    return 2;
+  }
+  if (*cl.GetDuration("state-write-hold") > std::chrono::seconds(1)) {
+    std::fprintf(stderr, "job-control: --state-write-hold must be at most 1s\n");
     return 2;
   }
 
@@ -92,6 +99,7 @@ int main(int argc, char** argv) {
   jc::RunnerOptions run_options;
   run_options.task_timeout = *cl.GetDuration("task-timeout");
   run_options.job_timeout = *cl.GetDuration("job-timeout");
+  run_options.state_write_hold = *cl.GetDuration("state-write-hold");
   jc::RunnerHooks hooks;
   hooks.task_finished = [&task_duration](double s, bool ok) {
     task_duration.Observe({{"outcome", ok ? "succeeded" : "failed"}}, s);

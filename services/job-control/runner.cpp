@@ -1,6 +1,7 @@
 #include "runner.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <iterator>
 #include <map>
@@ -146,6 +147,7 @@ class JobRunner::Execution {
         fast_writes_([this](const std::vector<json::Value>& patches) { return SendPatches(patches); },
                      r.hooks_.state_write_waited) {
     state_.set_request_id(job_.id);
+    fast_writes_.set_hold([this] { return open_calls_.load() > 0; }, r.options_.state_write_hold);
   }
 
   std::string Run();
@@ -236,7 +238,24 @@ class JobRunner::Execution {
   // WriteState's fast-path patches: one that comes while another is on its way to shared-state
   // goes in the next PATCH, together with the others that came meanwhile. The parallel tasks of a
   // step finishing close together then share PATCHes; a task alone sends at once.
+  // A result's PATCH also waits (up to RunnerOptions::state_write_hold) while other calls of its
+  // parallel step are still running, so that results of tasks ending close together share one
+  // PATCH. open_calls_ counts the step's calls that have not yet reached their write or their
+  // end; call_open_[task] marks them (each entry touched only by its task's thread).
   Coalescer<json::Value, Status> fast_writes_;
+  std::atomic<int> open_calls_{0};
+  std::vector<char> call_open_;
+  // Ends task's part in open_calls_ (once; a no-op outside a parallel step). ReleaseCall also
+  // nudges a result PATCH held for it; the quiet form is for under the coalescer's lock.
+  bool ReleaseCallQuiet(int task) {
+    if (static_cast<size_t>(task) >= call_open_.size() || call_open_[task] == 0) return false;
+    call_open_[task] = 0;
+    open_calls_.fetch_sub(1);
+    return true;
+  }
+  void ReleaseCall(int task) {
+    if (ReleaseCallQuiet(task)) fast_writes_.Nudge();
+  }
   json::Value error_;
   bool fresh_ = false;
   // Serialises Record and Event (the store serialises their writes anyway), so that deferred
@@ -479,12 +498,14 @@ void JobRunner::Execution::RunStep(int step, const json::Value& snapshot) {
   // every call runs at once, all but the last on the pool and the last here, on the executor,
   // which would otherwise only wait (one hand-off and one thread wake-up fewer per step).
   std::vector<std::function<void()>> calls;
+  std::vector<int> call_tasks;   // the task of each call (same index)
   std::vector<int> fresh;        // the tasks prepared here, in order
   std::vector<Target> targets;   // where each of them goes (same index)
   for (int j : open) {
     const TaskRow& row = tasks_[step][j];
     if (row.status == kTaskDispatched) {
       calls.push_back([this, step, j, &snapshot] { RunTask(step, j, snapshot); });  // resumes it
+      call_tasks.push_back(j);
       continue;
     }
     if (ctl_.stop_requested() || Cancelled() || DeadlinePassed()) continue;
@@ -499,22 +520,31 @@ void JobRunner::Execution::RunStep(int step, const json::Value& snapshot) {
       Target& target = targets[k];
       int j = fresh[k];
       calls.push_back([this, step, j, &target] { Call(step, j, std::move(target.instances), target.index, false); });
+      call_tasks.push_back(j);
     }
   }
   if (calls.empty()) return;
+  call_open_.assign(tasks_[step].size(), 0);
+  for (int j : call_tasks) call_open_[j] = 1;
+  open_calls_.store(static_cast<int>(call_tasks.size()));
   std::mutex mu;
   std::condition_variable cv;
   size_t remaining = calls.size() - 1;
   for (size_t k = 0; k + 1 < calls.size(); ++k) {
     r_.pool_.Post([&, k] {
       calls[k]();
+      ReleaseCall(call_tasks[k]);  // a call that ended without reaching either
       std::lock_guard<std::mutex> lock(mu);
       if (--remaining == 0) cv.notify_all();
     });
   }
   calls.back()();
+  ReleaseCall(call_tasks.back());
   std::unique_lock<std::mutex> lock(mu);
   cv.wait(lock, [&] { return remaining == 0; });
+  lock.unlock();
+  open_calls_.store(0);
+  call_open_.clear();
 }
 
 void JobRunner::Execution::RunTask(int step, int task, const json::Value& snapshot) {
@@ -728,7 +758,7 @@ Status JobRunner::Execution::WriteState(const TaskSpec& t, int status, const jso
     if (patch && patch->AsArray().empty()) return Ok();
     if (patch && parents == 0) {
       size_t paths = patch->AsArray().size();
-      if (Status written = fast_writes_.Submit(std::move(*patch)); written) {
+      if (Status written = fast_writes_.Submit(std::move(*patch), [&] { ReleaseCallQuiet(task); }); written) {
         events.push_back(MakeEvent("state_written", {{"step", step}, {"task", task}, {"stateURL", state_url_},
                                                      {"paths", static_cast<int>(paths)}}));
         return Ok();
@@ -737,6 +767,7 @@ Status JobRunner::Execution::WriteState(const TaskSpec& t, int status, const jso
       // below, so one task's bad path never fails another task.
     }
   }
+  ReleaseCall(task);  // the conditional path: no result PATCH should wait for this task
   Error last = Internal("state write not attempted");
   for (int round = 0; round < r_.options_.state_write_attempts; ++round) {
     auto doc = state_.Get(state_url_);
@@ -797,6 +828,7 @@ void JobRunner::Execution::Succeed(int step, int task, const http_client::Respon
   TaskRow& row = tasks_[step][task];
   json::Value result = ReplyValue(reply.status, reply.MediaType(), reply.body);
   std::vector<NewEvent> events;
+  if (t.store.empty()) ReleaseCall(task);
   if (!t.store.empty()) {
     if (auto s = WriteState(t, reply.status, result, step, task, events); !s) {
       if (ctl_.stop_requested()) return;  // stays dispatched: resumed, the repeat replays the reply
@@ -824,6 +856,7 @@ void JobRunner::Execution::Succeed(int step, int task, const http_client::Respon
 
 void JobRunner::Execution::FailTask(int step, int task, const std::string& message, std::optional<int> http_status,
                                     bool sent) {
+  ReleaseCall(task);
   const TaskSpec& t = spec_.steps[step].tasks[task];
   TaskRow& row = tasks_[step][task];
   row.status = kTaskFailed;

@@ -36,6 +36,9 @@ struct RunnerOptions {
   RetryPolicy revert_retry{5, std::chrono::milliseconds(200), std::chrono::milliseconds(5000), 2.0};
   std::chrono::milliseconds state_timeout{10'000};  // shared-state calls
   int state_write_attempts = 10;                    // optimistic-concurrency rounds (412)
+  // How long a task's result may wait for the results of its parallel step's other calls still
+  // running, to go to shared-state in one PATCH with them (0: each result goes at once).
+  std::chrono::milliseconds state_write_hold{5};
   Limits limits;
 };
 

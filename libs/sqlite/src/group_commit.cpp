@@ -6,27 +6,38 @@
 namespace csp::sqlite {
 
 Status GroupCommit::Write(const Work& work, const std::function<void()>& queued) {
-  Pending mine{&work};
+  Pending mine(&work);
   std::unique_lock<std::mutex> lock(queue_mu_);
   queue_.push_back(&mine);
   if (queued) queued();
-  while (!mine.done) {
-    if (leading_) {
-      cv_.wait(lock);
-      continue;
-    }
-    // Nobody is committing: lead the batch of everything queued so far (this write included).
-    leading_ = true;
+  if (leading_) {
+    // Woken once, by the leader: with this write committed (or failed), or to lead the next
+    // batch. Each writer has its own condition, so no one wakes up only to sleep again.
+    mine.cv.wait(lock, [&] { return mine.done || mine.lead; });
+    if (mine.done) return mine.result;
+  }
+  leading_ = true;
+  // Lead: commit what is queued (this write among it), then, while more writes queued meanwhile,
+  // commit those too, up to kMaxRounds batches, before handing the lead to the next writer.
+  for (int round = 0;; ++round) {
     std::vector<Pending*> batch;
     batch.swap(queue_);
     lock.unlock();
     bool committed = RunBatch(batch);
     lock.lock();
-    for (Pending* p : batch) p->done = true;
-    leading_ = false;
     if (committed) ++commits_;
     writes_ += static_cast<int64_t>(batch.size());
-    cv_.notify_all();
+    for (Pending* p : batch) {
+      p->done = true;
+      if (p != &mine) p->cv.notify_one();
+    }
+    if (queue_.empty() || round + 1 >= kMaxRounds) break;
+  }
+  if (queue_.empty()) {
+    leading_ = false;
+  } else {
+    queue_.front()->lead = true;
+    queue_.front()->cv.notify_one();
   }
   return mine.result;
 }

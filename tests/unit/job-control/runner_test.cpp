@@ -467,6 +467,7 @@ TEST_SUITE("runner") {
       std::lock_guard<std::mutex> lock(mu);
       carried.push_back(writes);
     };
+    w.options.state_write_hold = std::chrono::milliseconds(0);  // each result goes at once
     JobRunner runner{*w.store, w.events, w.directory, w.http, w.clock, w.pool, w.options, hooks};
     FakeState state(w.http, "http://state:1/state/s1", J(R"({"out": {}})"));
     // The first PATCH is held until the two other tasks' results wait behind it.
@@ -494,6 +495,7 @@ TEST_SUITE("runner") {
     std::atomic<int> waited{0};
     RunnerHooks hooks;
     hooks.state_write_waited = [&] { waited += 1; };
+    w.options.state_write_hold = std::chrono::milliseconds(0);  // each result goes at once
     JobRunner runner{*w.store, w.events, w.directory, w.http, w.clock, w.pool, w.options, hooks};
     FakeState state(w.http, "http://state:1/state/s1", J(R"({"out": {}})"));
     state.SetPatchGate([&](int n, const http_client::Request& req) -> std::optional<http_client::Response> {
@@ -519,6 +521,70 @@ TEST_SUITE("runner") {
     CHECK(conditional >= 2);
     auto types = w.EventTypes(id);
     CHECK(std::count(types.begin(), types.end(), "state_written") == 3);
+  }
+
+  TEST_CASE("storeResultAt fast path: the results of a parallel step's calls that end together share one PATCH") {
+    World w;
+    w.options.state_write_hold = std::chrono::seconds(10);  // only the calls' ends release it
+    JobRunner runner{*w.store, w.events, w.directory, w.http, w.clock, w.pool, w.options};
+    FakeState state(w.http, "http://state:1/state/s1", J(R"({"out": {}})"));
+    w.disco.Add({"shared-state", "http://state:1", {"state"}});
+    std::string id = w.Submit(kThreeResults);
+    RunControl control;
+    auto start = std::chrono::steady_clock::now();
+    CHECK(runner.Run(id, control) == kCompleted);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+    auto patches = w.http.CallsTo("PATCH", "http://state:1/state/s1");
+    REQUIRE(patches.size() == 1);
+    CHECK(J(patches[0].body).AsArray().size() == 3);
+    for (const char* key : {"a", "b", "c"}) CHECK(state.content().Find("out")->Find(key) != nullptr);
+    auto types = w.EventTypes(id);
+    CHECK(std::count(types.begin(), types.end(), "state_written") == 3);
+  }
+
+  TEST_CASE("storeResultAt fast path: a slow call holds its step's other results no longer than the hold") {
+    World w;
+    w.options.state_write_hold = std::chrono::milliseconds(50);
+    JobRunner runner{*w.store, w.events, w.directory, w.http, w.clock, w.pool, w.options};
+    FakeState state(w.http, "http://state:1/state/s1", J(R"({"out": {}})"));
+    w.disco.Add({"shared-state", "http://state:1", {"state"}});
+    // c answers only once a PATCH has gone out: a and b's results must not wait for it.
+    w.c.SetScript([&](const json::Value&, const std::string&) {
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (state.json_patches() == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+      return Status(200, J(R"({"result": "late"})"));
+    });
+    std::string id = w.Submit(kThreeResults);
+    RunControl control;
+    CHECK(runner.Run(id, control) == kCompleted);
+    auto patches = w.http.CallsTo("PATCH", "http://state:1/state/s1");
+    REQUIRE(patches.size() == 2);
+    CHECK(J(patches[0].body).AsArray().size() == 2);
+    CHECK(J(patches[1].body).AsArray().size() == 1);
+    CHECK(json::Dump(*state.content().Find("out")->Find("c")) == R"("late")");
+  }
+
+  TEST_CASE("storeResultAt fast path: a call that fails does not hold its step's other results") {
+    World w;
+    w.options.state_write_hold = std::chrono::seconds(10);
+    JobRunner runner{*w.store, w.events, w.directory, w.http, w.clock, w.pool, w.options};
+    FakeState state(w.http, "http://state:1/state/s1", J(R"({"out": {}})"));
+    w.disco.Add({"shared-state", "http://state:1", {"state"}});
+    w.b.SetScript([&](const json::Value&, const std::string& path) {
+      if (path.find("revert") != std::string::npos) return Status(200, J(R"({"status": "noop"})"));
+      return Status(400, J(R"({"error": "no such person"})"));
+    });
+    std::string id = w.Submit(kThreeResults);
+    RunControl control;
+    auto start = std::chrono::steady_clock::now();
+    CHECK(runner.Run(id, control) == kFailed);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+    auto patches = w.http.CallsTo("PATCH", "http://state:1/state/s1");
+    REQUIRE(patches.size() == 1);
+    CHECK(J(patches[0].body).AsArray().size() == 2);
+    CHECK(state.content().Find("out")->Find("a") != nullptr);
+    CHECK(state.content().Find("out")->Find("c") != nullptr);
+    CHECK(state.content().Find("out")->Find("b") == nullptr);
   }
 
   TEST_CASE("storeResultAt fast path: parents in the step's snapshot - unconditional PATCHes, no GET") {

@@ -5,7 +5,12 @@
 // their own callers (no extra thread). A lone caller sends its item at once, alone, so nothing is
 // ever held back waiting for company. Each caller returns with the outcome of the batch that
 // carried its item. The same shape as the SQLite group commit, for any batched request.
+//
+// Optionally a leader holds its batch open while its owner knows more items are on their way
+// (set_hold): up to a bound, it waits for them to queue, so that items produced together go out
+// together even when they are not produced at quite the same moment.
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -29,18 +34,44 @@ class Coalescer {
   Coalescer(const Coalescer&) = delete;
   Coalescer& operator=(const Coalescer&) = delete;
 
-  Outcome Submit(Item item) {
-    Waiter me{std::move(item), std::nullopt};
+  // Before a leader sends a batch it waits, at most max_hold, while more_coming() is true: a
+  // predicate of the owner's, called under the coalescer's lock (quick, no calling back), and
+  // checked again whenever an item queues or Nudge() is called. Set before the first Submit.
+  void set_hold(std::function<bool()> more_coming, std::chrono::milliseconds max_hold) {
+    std::lock_guard<std::mutex> lock(mu_);
+    more_coming_ = std::move(more_coming);
+    max_hold_ = max_hold;
+  }
+
+  // Tells a holding leader to look at more_coming() again (call it after changing what the
+  // predicate reads).
+  void Nudge() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (holding_) hold_cv_.notify_one();
+  }
+
+  // on_queued, when given, is called under the lock right after the item has its place in the
+  // queue (before any batch can take it): the place to change what more_coming() reads, so a
+  // holding leader cannot send before this item is in.
+  Outcome Submit(Item item, const std::function<void()>& on_queued = nullptr) {
+    Waiter me(std::move(item));
     std::unique_lock<std::mutex> lock(mu_);
     queue_.push_back(&me);
-    if (sending_ && on_wait_) on_wait_();
-    while (!me.outcome) {
-      if (sending_) {
-        cv_.wait(lock);
-        continue;
-      }
-      // Leader: take everything queued so far (this caller's item included) and send it.
-      sending_ = true;
+    if (on_queued) on_queued();
+    if (holding_) hold_cv_.notify_one();
+    if (sending_) {
+      if (on_wait_) on_wait_();
+      // Woken once: with the outcome, or to lead the next batch. Only this caller's own
+      // condition is signalled, so a wait costs one sleep and one wake-up.
+      me.cv.wait(lock, [&] { return me.outcome.has_value() || me.lead; });
+      if (me.outcome) return std::move(*me.outcome);
+    }
+    sending_ = true;
+    // Lead: send what is queued (this caller's item first among it), then, while more items
+    // have queued meanwhile, send those too, up to kMaxRounds batches: the callers waiting for
+    // them sleep until their outcome is in, and no one has to wake up just to take the lead.
+    for (int round = 0;; ++round) {
+      Hold(lock);
       std::vector<Waiter*> waiters;
       waiters.swap(queue_);
       std::vector<Item> batch;
@@ -52,7 +83,8 @@ class Coalescer {
         outcome.emplace(send_(batch));
       } catch (...) {
         // The other callers get their items back at the head of the queue and send them
-        // themselves; this one leaves with the exception.
+        // themselves. A caller whose own item was in this batch leaves with the exception; one
+        // that already has its outcome keeps it.
         lock.lock();
         std::vector<Waiter*> requeue;
         for (size_t i = 0; i < waiters.size(); ++i) {
@@ -61,14 +93,19 @@ class Coalescer {
           requeue.push_back(waiters[i]);
         }
         queue_.insert(queue_.begin(), requeue.begin(), requeue.end());
-        Release();
-        throw;
+        HandOver();
+        if (!me.outcome) throw;
+        return std::move(*me.outcome);
       }
       lock.lock();
-      for (Waiter* w : waiters) w->outcome = *outcome;
       batches_ += 1;
-      Release();
+      for (Waiter* w : waiters) {
+        w->outcome = *outcome;
+        if (w != &me) w->cv.notify_one();
+      }
+      if (queue_.empty() || round + 1 >= kMaxRounds) break;
     }
+    HandOver();
     return std::move(*me.outcome);
   }
 
@@ -85,20 +122,42 @@ class Coalescer {
   }
 
  private:
+  // Batches one leader sends in a row before it hands the lead to the next waiting caller.
+  static constexpr int kMaxRounds = 8;
+
   struct Waiter {
+    explicit Waiter(Item i) : item(std::move(i)) {}
     Item item;
     std::optional<Outcome> outcome;
+    bool lead = false;
+    std::condition_variable cv;
   };
 
-  void Release() {
-    sending_ = false;
-    cv_.notify_all();
+  // Under the lock, by the leader about to take the queue: waits while more items are coming.
+  void Hold(std::unique_lock<std::mutex>& lock) {
+    if (!more_coming_ || max_hold_.count() <= 0 || !more_coming_()) return;
+    holding_ = true;
+    hold_cv_.wait_for(lock, max_hold_, [this] { return !more_coming_(); });
+    holding_ = false;
+  }
+
+  // Under the lock, by the leader that is done: the first waiting caller leads next, if any.
+  void HandOver() {
+    if (queue_.empty()) {
+      sending_ = false;
+      return;
+    }
+    queue_.front()->lead = true;
+    queue_.front()->cv.notify_one();
   }
 
   Send send_;
   std::function<void()> on_wait_;
+  std::function<bool()> more_coming_;
+  std::chrono::milliseconds max_hold_{0};
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable hold_cv_;  // the holding leader's
+  bool holding_ = false;
   std::vector<Waiter*> queue_;
   bool sending_ = false;
   long batches_ = 0;

@@ -57,10 +57,17 @@ class GroupCommit {
   int64_t writes() const;
 
  private:
+  // Batches one leader commits in a row before it hands the lead to the next waiting writer:
+  // enough to save most hand-overs, few enough that the leader's own caller is not held long.
+  static constexpr int kMaxRounds = 4;
+
   struct Pending {
+    explicit Pending(const Work* w) : work(w) {}
     const Work* work;
     Status result = Ok();
     bool done = false;
+    bool lead = false;  // set by the previous leader: this writer leads the next batch
+    std::condition_variable cv;
   };
   // Runs the batch under mu; true when it was committed (false: nothing of it was kept).
   bool RunBatch(std::vector<Pending*>& batch);
@@ -71,7 +78,6 @@ class GroupCommit {
   std::function<void()> on_commit_;
 
   mutable std::mutex queue_mu_;
-  std::condition_variable cv_;
   std::vector<Pending*> queue_;
   bool leading_ = false;
   int64_t commits_ = 0;
