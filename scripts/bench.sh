@@ -267,6 +267,28 @@ bench_jobs() {
   note_command "$job_load jobs --job-url \$JOB --state-url \$STATE --engine-url \$ENGINE --jobs $throughput_jobs --concurrency $concurrency --warmup 5 --pid name=PID..."
 }
 
+# The same jobs without job-control (job_load jobs --via direct): the submitters make the jobs'
+# exchanges with shared-state and the engine themselves. The floor under the job targets.
+bench_jobs_direct() {
+  local r out
+  for r in $(seq 1 "$runs"); do
+    log "jobs without job-control: latency run $r ($latency_jobs sequential jobs)"
+    # shellcheck disable=SC2046
+    out="$("$job_load" jobs --via direct --state-url "$state_url" --engine-url "$engine_url" \
+      --jobs "$latency_jobs" --concurrency 1 --warmup 5 --run-id "dlat$r-$$" $(pid_flags))" ||
+      log "jobs without job-control: latency run $r had failures: $out"
+    record direct_latency "run$r" "$out"
+    log "jobs without job-control: throughput run $r ($throughput_jobs jobs, $concurrency submitters)"
+    # shellcheck disable=SC2046
+    out="$("$job_load" jobs --via direct --state-url "$state_url" --engine-url "$engine_url" \
+      --jobs "$throughput_jobs" --concurrency "$concurrency" --warmup 5 --run-id "dtput$r-$$" $(pid_flags))" ||
+      log "jobs without job-control: throughput run $r had failures: $out"
+    record direct_throughput "run$r" "$out"
+  done
+  note_command "$job_load jobs --via direct --state-url \$STATE --engine-url \$ENGINE --jobs $latency_jobs --concurrency 1 --warmup 5 --pid name=PID..."
+  note_command "$job_load jobs --via direct --state-url \$STATE --engine-url \$ENGINE --jobs $throughput_jobs --concurrency $concurrency --warmup 5 --pid name=PID..."
+}
+
 # The same sequential jobs with a big registry: job-control's cost should not depend on it.
 bench_jobs_big() {
   local out
@@ -313,6 +335,7 @@ bench_find_small
 bench_state
 bench_floor
 bench_jobs
+bench_jobs_direct
 if [[ $given -eq 0 ]]; then record_rss small; fi
 bench_discovery_big
 if [[ $given -eq 0 ]]; then record_rss after; fi

@@ -20,12 +20,16 @@ int RunRegister(const std::vector<std::string>& args, http_client::Client& clien
 
 // job_load jobs --job-url URL --state-url URL --engine-url URL [--jobs N] [--concurrency C]
 //               [--warmup W] [--width K] [--tag person] [--run-id ID] [--timeout-ms MS]
-//               [--pid name=PID]...
+//               [--via job-control|direct] [--pid name=PID]...
 // Creates K person records per submitter on the engine, runs W unmeasured jobs, then N jobs from
 // C submitters, each a synchronous POST /run-job of a 3-step x K-task job (read, status, update)
 // that carries ids from step to step through its own shared-state document. Prints latency
 // percentiles, completed jobs/s, the engine's serving time per job (from its /metrics), the
 // orchestration overhead per task, and the CPU time per job of every --pid process.
+// --via direct runs the same jobs without job-control (--job-url is then not needed): each
+// submitter makes the exchanges job-control makes for a job (seed merge; per step a GET, K engine
+// calls side by side, one JSON Patch of the K results) and nothing else. It measures what the
+// jobs would cost if orchestration cost nothing: the floor under the job targets.
 int RunJobs(const std::vector<std::string>& args, http_client::Client& client);
 
 // job_load roundtrip --url URL [--method M] [--body JSON] [--requests N] [--warmup W]

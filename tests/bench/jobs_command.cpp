@@ -2,12 +2,15 @@
 // costs the engine (serving time) and every local process (CPU time).
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
 
 #include "commands.h"
+#include "csp/core/id.h"
 #include "csp/json/json.h"
 #include "flags.h"
 #include "measure.h"
@@ -31,16 +34,24 @@ struct JobsOptions {
   std::string run_id;
   std::chrono::milliseconds timeout{60'000};
   std::vector<NamedPid> pids;
+  // --via direct: the submitters make the job's own exchanges with shared-state and the engine
+  // themselves, without job-control (see RunDirectJob).
+  bool direct = false;
 };
 
 Result<JobsOptions> ParseJobsOptions(const std::vector<std::string>& args) {
   auto flags = Flags::Parse(args, {"job-url", "state-url", "engine-url", "jobs", "concurrency", "warmup", "width",
-                                   "tag", "run-id", "timeout-ms", "pid"});
+                                   "tag", "run-id", "timeout-ms", "pid", "via"});
   if (!flags) return flags.error();
-  if (auto missing = flags->Missing({"job-url", "state-url", "engine-url"}); !missing.empty()) {
+  JobsOptions o;
+  const std::string via = flags->String("via", "job-control");
+  if (via != "job-control" && via != "direct") return InvalidArgument("--via must be job-control or direct");
+  o.direct = via == "direct";
+  std::vector<std::string> required = {"state-url", "engine-url"};
+  if (!o.direct) required.push_back("job-url");
+  if (auto missing = flags->Missing(required); !missing.empty()) {
     return InvalidArgument("missing required flag " + missing.front());
   }
-  JobsOptions o;
   o.job_url = flags->String("job-url");
   o.state_url = flags->String("state-url");
   o.engine_url = flags->String("engine-url");
@@ -133,6 +144,151 @@ Result<double> RunOneJob(const JobsOptions& o, http_client::Client& client, cons
   return ms;
 }
 
+// Runs a submitter's calls side by side on threads it keeps (the caller runs the last call),
+// as job-control runs a parallel step's calls on its pool: no thread is started per step.
+class Fanout {
+ public:
+  explicit Fanout(size_t helpers) {
+    for (size_t i = 0; i < helpers; ++i) threads_.emplace_back([this, i] { Loop(i); });
+  }
+  ~Fanout() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  Fanout(const Fanout&) = delete;
+  Fanout& operator=(const Fanout&) = delete;
+
+  // calls.size() must be at most helpers + 1.
+  void Run(const std::vector<std::function<void()>>& calls) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      calls_ = &calls;
+      remaining_ = calls.size() - 1;
+      ++generation_;
+    }
+    cv_.notify_all();
+    calls.back()();
+    std::unique_lock<std::mutex> lock(mu_);
+    done_cv_.wait(lock, [&] { return remaining_ == 0; });
+    calls_ = nullptr;
+  }
+
+ private:
+  void Loop(size_t index) {
+    uint64_t seen = 0;
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+      const auto* calls = calls_;
+      if (index + 1 >= calls->size()) continue;
+      lock.unlock();
+      (*calls)[index]();
+      lock.lock();
+      if (--remaining_ == 0) done_cv_.notify_one();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::condition_variable done_cv_;
+  const std::vector<std::function<void()>>* calls_ = nullptr;
+  size_t remaining_ = 0;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+// The same job without job-control: the exchanges job-control makes for it, made here, and
+// nothing else (no job records, no events, no /run-job exchange). A PATCH merge seeds the
+// document; each step reads it, makes its K engine calls side by side (each with a fresh
+// requestId, so the engine logs it as it does job-control's), and writes the K results in one
+// JSON Patch. Its latency and throughput are what the platform could reach if orchestration
+// cost nothing.
+Result<double> RunDirectJob(const JobsOptions& o, http_client::Client& client, Fanout& fanout, const std::string& name,
+                            int64_t submitter) {
+  const std::string doc_url = o.state_url + "/state/" + name;
+  auto start = Clock::now();
+  auto check = [&](const Result<http_client::Response>& r, const char* what) -> Status {
+    if (!r) return r.error();
+    if (!r->ok()) return Internal(name + ": " + what + ": HTTP " + std::to_string(r->status) + " " + r->body.substr(0, 300));
+    return Ok();
+  };
+  http_client::Request seed;
+  seed.method = "PATCH";
+  seed.url = doc_url;
+  seed.timeout = o.timeout;
+  seed.body = json::Dump(json::Object{
+      {"op", "merge"},
+      {"value", json::Object{{"read", json::Object{}}, {"status", json::Object{}}, {"update", json::Object{}}}}});
+  if (Status s = check(client.Send(seed), "seed"); !s) return s.error();
+
+  const char* steps[kSteps] = {"read", "status", "update"};
+  const char* sources[kSteps] = {nullptr, "read", "status"};
+  for (int step = 0; step < kSteps; ++step) {
+    auto doc = client.Get(doc_url, o.timeout);
+    if (Status s = check(doc, "read state"); !s) return s.error();
+    auto snapshot = json::Parse(doc->body);
+    if (!snapshot) return snapshot.error();
+    std::vector<json::Value> results(static_cast<size_t>(o.width));
+    std::vector<Status> outcomes(static_cast<size_t>(o.width), Ok());
+    std::vector<std::function<void()>> calls;
+    for (int64_t k = 0; k < o.width; ++k) {
+      std::string id = PersonId(o, submitter, k);
+      if (sources[step] != nullptr) {
+        const json::Value* from = snapshot->Find(sources[step]);
+        const json::Value* entry = from != nullptr ? from->Find(std::to_string(k)) : nullptr;
+        const json::Value* stored = entry != nullptr ? entry->Find("id") : nullptr;
+        if (stored == nullptr || !stored->IsString()) {
+          return Internal(name + ": step " + std::to_string(step + 1) + " finds no id in the document");
+        }
+        id = stored->AsString();
+      }
+      json::Object message{{"command", steps[step]}, {"resource", "person"}, {"id", id},
+                           {"requestId", NewTimeOrderedUuid()}};
+      if (step == 1) message.Set("payload", json::Object{{"status", "active"}});
+      if (step == 2) message.Set("payload", json::Object{{"givenName", name}});
+      calls.push_back([&, k, body = json::Value(std::move(message))] {
+        auto reply = client.PostJson(o.engine_url + "/execute", body, o.timeout);
+        Status s = check(reply, "engine call");
+        if (s) {
+          auto parsed = json::Parse(reply->body);
+          const json::Value* result = parsed ? parsed->Find("result") : nullptr;
+          if (result == nullptr) s = Internal(name + ": the engine's reply has no result");
+          else results[static_cast<size_t>(k)] = *result;
+        }
+        outcomes[static_cast<size_t>(k)] = s;
+      });
+    }
+    fanout.Run(calls);
+    json::Array ops;
+    for (int64_t k = 0; k < o.width; ++k) {
+      if (!outcomes[static_cast<size_t>(k)]) return outcomes[static_cast<size_t>(k)].error();
+      ops.push_back(json::Object{{"op", "add"},
+                                 {"path", std::string("/") + steps[step] + "/" + std::to_string(k)},
+                                 {"value", std::move(results[static_cast<size_t>(k)])}});
+    }
+    http_client::Request write;
+    write.method = "PATCH";
+    write.url = doc_url;
+    write.timeout = o.timeout;
+    write.body = json::Dump(json::Value(std::move(ops)));
+    if (Status s = check(client.Send(write), "write results"); !s) return s.error();
+  }
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// One job, through job-control or (--via direct) without it.
+Result<double> RunAnyJob(const JobsOptions& o, http_client::Client& client, Fanout& fanout, const std::string& name,
+                         int64_t submitter) {
+  return o.direct ? RunDirectJob(o, client, fanout, name, submitter) : RunOneJob(o, client, name, submitter);
+}
+
 // What the engine says it spent serving (all routes but /metrics) and each process's CPU time.
 struct Snapshot {
   double engine_seconds = 0;
@@ -167,8 +323,9 @@ void RunMeasured(const JobsOptions& o, http_client::Client& client, RunOutcome& 
   std::vector<std::thread> threads;
   for (int64_t s = 0; s < o.concurrency; ++s) {
     threads.emplace_back([&, s] {
+      Fanout fanout(o.direct ? static_cast<size_t>(o.width - 1) : 0);
       for (int64_t n = next++; n < o.jobs; n = next++) {
-        auto ms = RunOneJob(o, client, "bench-" + o.run_id + "-" + std::to_string(n), s);
+        auto ms = RunAnyJob(o, client, fanout, "bench-" + o.run_id + "-" + std::to_string(n), s);
         if (!ms) {
           out.tally.Fail(ms.error().message);
           continue;
@@ -200,6 +357,7 @@ json::Value Report(const JobsOptions& o, const RunOutcome& run, const Snapshot& 
   json::Value out = json::Object{
       {"jobs", o.jobs},
       {"concurrency", o.concurrency},
+      {"direct", o.direct},
       {"completed", run.tally.ok()},
       {"failed", run.tally.failed()},
       {"seconds", Round3(run.seconds)},
@@ -238,8 +396,9 @@ int RunJobs(const std::vector<std::string>& args, http_client::Client& client) {
   const JobsOptions& o = *options;
   if (auto s = CreatePersons(o, client); !s) return Fail("setup", s.error());
   // Warm-up: connections, job-control's discovery and forms caches, SQLite page cache.
+  Fanout warmup_fanout(o.direct ? static_cast<size_t>(o.width - 1) : 0);
   for (int64_t w = 0; w < o.warmup; ++w) {
-    auto ms = RunOneJob(o, client, "bench-" + o.run_id + "-warmup-" + std::to_string(w), 0);
+    auto ms = RunAnyJob(o, client, warmup_fanout, "bench-" + o.run_id + "-warmup-" + std::to_string(w), 0);
     if (!ms) return Fail("warm-up job", ms.error());
   }
   auto before = TakeSnapshot(o, client);

@@ -101,17 +101,19 @@ def job_runs(res, kind):
     return runs_of(res.get(kind, {}), parse=lambda s: json.loads(s) if s.strip().startswith("{") else {})
 
 
+def pick(runs, *path):
+    """The value at path (keys) in each run, None where a run lacks it."""
+    out = []
+    for r in runs:
+        v = r
+        for p in path:
+            v = v.get(p) if isinstance(v, dict) else None
+        out.append(v)
+    return out
+
+
 def job_rows(res):
     lat, tput = job_runs(res, "job_latency"), job_runs(res, "job_throughput")
-
-    def pick(runs, *path):
-        out = []
-        for r in runs:
-            v = r
-            for p in path:
-                v = v.get(p) if isinstance(v, dict) else None
-            out.append(v)
-        return out
 
     def failures(runs):
         broken = [r for r in runs if not r or r.get("error")]
@@ -188,6 +190,24 @@ def floor_rows(res):
                     "ms", both, None, "lower"))
     rows.append(Row("of which job-control's side (the client), per task", "ms",
                     [c / 12 if c is not None else None for c in client], None, "lower"))
+    return rows + direct_rows(res)
+
+
+def direct_rows(res):
+    """The bench's jobs run by the load driver itself (job_load jobs --via direct): the same
+    exchanges with shared-state and the engine, no job-control."""
+    lat, tput = job_runs(res, "direct_latency"), job_runs(res, "direct_throughput")
+    rows = []
+    if lat:
+        rows.append(Row("the same jobs without job-control: latency p50 (sequential)", "ms",
+                        pick(lat, "latency_ms", "p50"), None, "lower"))
+    if tput:
+        conc = next((r["concurrency"] for r in tput if r.get("concurrency") is not None), "?")
+        rows.append(Row(f"the same jobs without job-control: completed jobs/s ({conc} submitters)", "jobs/s",
+                        pick(tput, "jobs_per_s")))
+        for name in ("engine", "shared-state"):
+            rows.append(Row(f"the same jobs without job-control: CPU per job, {name}", "ms",
+                            pick(tput, "cpu_ms_per_job", name)))
     return rows
 
 
