@@ -133,6 +133,9 @@ milliseconds BackoffDelay(const RetryPolicy& policy, int retry, double unit) {
   return milliseconds(static_cast<int64_t>(std::llround(jittered)));
 }
 
+// How old the document from a write's reply may be to serve as the next step's snapshot.
+constexpr int64_t kCarriedFreshMs = 100;
+
 // ---------------------------------------------------------------------------------------------
 // One run of one job. Lives for the duration of JobRunner::Run.
 
@@ -256,6 +259,15 @@ class JobRunner::Execution {
   void ReleaseCall(int task) {
     if (ReleaseCallQuiet(task)) fast_writes_.Nudge();
   }
+  // The document as the job's latest write left it (from the write's reply), to serve as the
+  // next step's snapshot instead of a GET: see TakeCarried.
+  void Carry(json::Value document);
+  void SpoilCarried();
+  std::optional<json::Value> TakeCarried();
+  std::mutex carried_mu_;
+  std::optional<json::Value> carried_;
+  int64_t carried_at_ms_ = 0;
+  bool carried_spoiled_ = false;
   json::Value error_;
   bool fresh_ = false;
   // Serialises Record and Event (the store serialises their writes anyway), so that deferred
@@ -340,7 +352,11 @@ JobRunner::Execution::Forward JobRunner::Execution::RunForward() {
       } flush_on_exit{this};
       json::Value snapshot = json::Object{};
       bool have_snapshot = false;
-      if (step.ReadsState()) {
+      std::optional<json::Value> carried = TakeCarried();
+      if (carried && (step.ReadsState() || (WritesState(step) && !state_url_.empty()))) {
+        snapshot = std::move(*carried);
+        have_snapshot = true;
+      } else if (step.ReadsState()) {
         auto s = ReadState();
         if (!s && ctl_.stop_requested()) return Forward::kStop;
         if (!s) return Fail(JobError("error", json::Value(), s.error().message));
@@ -442,8 +458,9 @@ bool JobRunner::Execution::EnsureState() {
   std::vector<NewEvent> seeded;  // committed with the record of the seeding
   if (spec_.shared_state) {
     Status merged = Ok();
+    json::Value document;
     for (int attempt = 1; attempt <= 3; ++attempt) {
-      merged = state_.Merge(state_url_, *spec_.shared_state);
+      merged = state_.Merge(state_url_, *spec_.shared_state, &document);
       if (merged || merged.error().code != ErrorCode::kUnavailable) break;
       if (!ctl_.SleepUnlessStopped(BackoffDelay(r_.options_.retry, attempt, RandomUnit()))) break;
     }
@@ -452,6 +469,7 @@ bool JobRunner::Execution::EnsureState() {
       return false;
     }
     seeded.push_back(MakeEvent("state_seeded", {{"stateURL", state_url_}}));
+    Carry(std::move(document));
   }
   if (job_.state_url.empty()) {
     auto s = Record([&](const auto& e, const auto& q) { return r_.store_.SetStateUrl(job_.id, state_url_, true, e, q); },
@@ -768,6 +786,7 @@ Status JobRunner::Execution::WriteState(const TaskSpec& t, int status, const jso
     }
   }
   ReleaseCall(task);  // the conditional path: no result PATCH should wait for this task
+  SpoilCarried();     // its write is not in the fast path's replies
   Error last = Internal("state write not attempted");
   for (int round = 0; round < r_.options_.state_write_attempts; ++round) {
     auto doc = state_.Get(state_url_);
@@ -810,17 +829,56 @@ Status JobRunner::Execution::WriteState(const TaskSpec& t, int status, const jso
 Status JobRunner::Execution::SendPatches(const std::vector<json::Value>& patches) {
   if (r_.hooks_.state_patch_sent) r_.hooks_.state_patch_sent(patches.size());
   Result<std::string> written = Internal("no patch");
+  json::Value document;
   if (patches.size() == 1) {
-    written = state_.ApplyPatch(state_url_, patches.front());
+    written = state_.ApplyPatch(state_url_, patches.front(), "", &document);
   } else {
     json::Array ops;
     for (const json::Value& p : patches) {
       for (const json::Value& op : p.AsArray()) ops.push_back(op);
     }
-    written = state_.ApplyPatch(state_url_, json::Value(std::move(ops)));
+    written = state_.ApplyPatch(state_url_, json::Value(std::move(ops)), "", &document);
   }
-  if (!written) return written.error();
+  if (!written) {
+    SpoilCarried();  // it may have been applied (a transport error) and its tasks write again
+    return written.error();
+  }
+  Carry(std::move(document));
   return Ok();
+}
+
+// The next step's snapshot may come from the reply of the job's latest write instead of a GET:
+// when the previous step's (or the seeding's) writes all went through the fast path, the last
+// of them answered with the document as it left it, which holds every one of them (the fast
+// path sends one PATCH at a time). A write on the conditional path, or one whose outcome is
+// unknown, spoils that; so does a reply without the document. Only a reply less than
+// kCarriedFreshMs old serves: another client's write in between is then concurrent with the
+// step's start, as it could be with a GET's.
+void JobRunner::Execution::Carry(json::Value document) {
+  std::lock_guard<std::mutex> lock(carried_mu_);
+  if (carried_spoiled_) return;
+  if (!document.IsObject()) {
+    carried_spoiled_ = true;
+    carried_.reset();
+    return;
+  }
+  carried_ = std::move(document);
+  carried_at_ms_ = NowMs();
+}
+
+void JobRunner::Execution::SpoilCarried() {
+  std::lock_guard<std::mutex> lock(carried_mu_);
+  carried_spoiled_ = true;
+  carried_.reset();
+}
+
+std::optional<json::Value> JobRunner::Execution::TakeCarried() {
+  std::lock_guard<std::mutex> lock(carried_mu_);
+  std::optional<json::Value> out;
+  if (!carried_spoiled_ && carried_ && NowMs() - carried_at_ms_ <= kCarriedFreshMs) out = std::move(carried_);
+  carried_.reset();
+  carried_spoiled_ = false;
+  return out;
 }
 
 void JobRunner::Execution::Succeed(int step, int task, const http_client::Response& reply, int64_t started_ms) {

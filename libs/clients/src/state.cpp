@@ -21,6 +21,16 @@ ErrorCode CodeForStatus(int status) {
   }
 }
 
+// The content in a write's reply ({"state": {"content": …}}), or null when it has none.
+json::Value WrittenContent(const http_client::Response& reply) {
+  auto body = reply.Json();
+  if (!body || !body->IsObject()) return json::Value();
+  json::Value* state = body->Find("state");
+  json::Value* content = state != nullptr && state->IsObject() ? state->Find("content") : nullptr;
+  if (content == nullptr || !content->IsObject()) return json::Value();
+  return std::move(*content);
+}
+
 }  // namespace
 
 Error ErrorFromServiceReply(const std::string& method, const std::string& url, const http_client::Response& reply) {
@@ -78,12 +88,13 @@ Result<StateDocument> StateClient::Get(const std::string& state_url) {
   return doc;
 }
 
-Status StateClient::Merge(const std::string& state_url, const json::Value& value) {
+Status StateClient::Merge(const std::string& state_url, const json::Value& value, json::Value* document) {
   auto req = Make("PATCH", state_url);
   req.body = json::Dump(json::Object{{"op", "merge"}, {"value", value}});
   auto reply = client_.Send(req);
   if (!reply) return reply.error();
   if (!reply->ok()) return ErrorFromServiceReply("PATCH", state_url, *reply);
+  if (document != nullptr) *document = WrittenContent(*reply);
   return Ok();
 }
 
@@ -97,7 +108,7 @@ Status StateClient::Add(const std::string& state_url, const std::string& path, c
 }
 
 Result<std::string> StateClient::ApplyPatch(const std::string& state_url, const json::Value& patch,
-                                            const std::string& if_match) {
+                                            const std::string& if_match, json::Value* document) {
   auto req = Make("PATCH", state_url);
   req.body = json::Dump(patch);
   // shared-state takes an array body as RFC 6902 whatever the media type. The media type is not
@@ -107,6 +118,7 @@ Result<std::string> StateClient::ApplyPatch(const std::string& state_url, const 
   auto reply = client_.Send(req);
   if (!reply) return reply.error();
   if (!reply->ok()) return ErrorFromServiceReply("PATCH", state_url, *reply);
+  if (document != nullptr) *document = WrittenContent(*reply);
   auto etag = reply->Header("ETag");
   return etag ? std::string(*etag) : std::string();
 }

@@ -262,7 +262,9 @@ class FakeState {
         }
       }
       ++version_;
-      auto r = JsonReply(200, json::Object{{"status", "ok"}});
+      // As shared-state answers: the document as this write left it.
+      auto r = JsonReply(200, json::Object{{"status", is_patch ? "patched" : "merged"},
+                                           {"state", json::Object{{"content", content_}, {"version", version_}}}});
       r.headers.emplace_back("ETag", "\"" + std::to_string(version_) + "\"");
       return Result<http_client::Response>(r);
     });

@@ -587,6 +587,43 @@ TEST_SUITE("runner") {
     CHECK(state.content().Find("out")->Find("b") == nullptr);
   }
 
+  TEST_CASE("a step's snapshot is the document from the previous write's reply: no GET between steps") {
+    World w;
+    FakeState state(w.http, "http://state:1/state/s1", J(R"({"message": "hi"})"));
+    w.disco.Add({"shared-state", "http://state:1", {"state"}});
+    w.a.SetScript([&](const json::Value& body, const std::string&) {
+      return Status(200, json::Object{{"result", *body.Find("text")}});
+    });
+    std::string id = w.Submit(R"({"sharedStateURL": "http://state:1/state/s1", "sharedState": {"out": {}},
+      "steps": [ {"tasks": [ {"tag": "a", "input": {"text": "first"},
+                              "storeResultAt": {"targetPath": "/out/one", "sourcePath": "/result"}} ]},
+                 {"tasks": [ {"tag": "a", "input": {"text": {"$fromState": "/out/one"}},
+                              "storeResultAt": {"targetPath": "/out/two", "sourcePath": "/result"}} ]} ]})");
+    CHECK(w.Run(id) == kCompleted);
+    // Step 1 starts from the seeding's reply, step 2 from step 1's PATCH reply.
+    CHECK(w.http.CallsTo("GET", "http://state:1/state/s1").empty());
+    CHECK(json::Dump(*state.content().Find("out")) == R"({"one":"first","two":"first"})");
+  }
+
+  TEST_CASE("a result written on the conditional path makes the next step read the document") {
+    World w;
+    FakeState state(w.http, "http://state:1/state/s1", J(R"({"message": "hi"})"));
+    w.disco.Add({"shared-state", "http://state:1", {"state"}});
+    w.a.SetScript([&](const json::Value& body, const std::string&) {
+      return Status(200, json::Object{{"result", *body.Find("text")}});
+    });
+    // /made/one needs its parent created: the conditional path (GET + If-Match).
+    std::string id = w.Submit(R"({"sharedStateURL": "http://state:1/state/s1", "sharedState": {"out": {}},
+      "steps": [ {"tasks": [ {"tag": "a", "input": {"text": "first"},
+                              "storeResultAt": {"targetPath": "/made/one", "sourcePath": "/result"}} ]},
+                 {"tasks": [ {"tag": "a", "input": {"text": {"$fromState": "/made/one"}},
+                              "storeResultAt": {"targetPath": "/out/two", "sourcePath": "/result"}} ]} ]})");
+    CHECK(w.Run(id) == kCompleted);
+    // One GET for the conditional write, one for step 2's snapshot.
+    CHECK(w.http.CallsTo("GET", "http://state:1/state/s1").size() == 2);
+    CHECK(json::Dump(*state.content().Find("out")->Find("two")) == R"("first")");
+  }
+
   TEST_CASE("storeResultAt fast path: parents in the step's snapshot - unconditional PATCHes, no GET") {
     World w;
     FakeState state(w.http, "http://state:1/state/s1", J(R"({"out": {}})"));

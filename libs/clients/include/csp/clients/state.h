@@ -33,7 +33,8 @@ class StateClient {
   Result<StateDocument> Get(const std::string& state_url);
 
   // PATCH {"op":"merge","value": value}: shallow merge; creates the document when missing.
-  Status Merge(const std::string& state_url, const json::Value& value);
+  // `document`: see ApplyPatch.
+  Status Merge(const std::string& state_url, const json::Value& value, json::Value* document = nullptr);
 
   // PATCH {"op":"add","path": path,"value": value}: creates missing parents and the document.
   Status Add(const std::string& state_url, const std::string& path, const json::Value& value);
@@ -44,8 +45,10 @@ class StateClient {
   // Returns the new ETag ("" when none). Errors: kFailedPrecondition (412: changed meanwhile),
   // kNotFound (404), kConflict (409: a "test" op failed), kInvalidArgument (400), kUnavailable,
   // kBadGateway.
+  // `document`, when given, receives the content of the document as this write left it, when
+  // the reply carries it ({"state": {"content": …}}, as shared-state's does), else null.
   Result<std::string> ApplyPatch(const std::string& state_url, const json::Value& patch,
-                                 const std::string& if_match = "");
+                                 const std::string& if_match = "", json::Value* document = nullptr);
 
   // DELETE the document (a missing one is fine).
   Status Delete(const std::string& state_url);
