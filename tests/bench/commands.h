@@ -27,7 +27,7 @@ int RunRegister(const std::vector<std::string>& args, http_client::Client& clien
 // percentiles, completed jobs/s, the engine's serving time per job (from its /metrics), the
 // orchestration overhead per task, and the CPU time per job of every --pid process.
 // --via direct runs the same jobs without job-control (--job-url is then not needed): each
-// submitter makes the exchanges job-control makes for a job (seed merge; per step a GET, K engine
+// submitter makes the exchanges job-control makes for a job (seed merge; per step K engine
 // calls side by side, one JSON Patch of the K results) and nothing else. It measures what the
 // jobs would cost if orchestration cost nothing: the floor under the job targets.
 int RunJobs(const std::vector<std::string>& args, http_client::Client& client);
