@@ -105,6 +105,21 @@ constexpr const char* kThreeResults = R"({"sharedStateURL": "http://state:1/stat
                          {"tag": "b", "storeResultAt": {"targetPath": "/out/b", "sourcePath": "/result"}},
                          {"tag": "c", "storeResultAt": {"targetPath": "/out/c", "sourcePath": "/result"}} ]} ]})";
 
+// Two one-task steps on engine "a", which answers with its input's text, against the document
+// http://state:1/state/s1 (seeded with {"out": {}}): step 1 stores "first" at first_target, step 2
+// reads it back ($fromState) and stores it at /out/two.
+std::string SubmitCarryJob(World& w, const std::string& first_target) {
+  w.disco.Add({"shared-state", "http://state:1", {"state"}});
+  w.a.SetScript([](const json::Value& body, const std::string&) {
+    return Status(200, json::Object{{"result", *body.Find("text")}});
+  });
+  return w.Submit(R"({"sharedStateURL": "http://state:1/state/s1", "sharedState": {"out": {}},
+    "steps": [ {"tasks": [ {"tag": "a", "input": {"text": "first"},
+                            "storeResultAt": {"targetPath": ")" + first_target + R"(", "sourcePath": "/result"}} ]},
+               {"tasks": [ {"tag": "a", "input": {"text": {"$fromState": ")" + first_target + R"("}},
+                            "storeResultAt": {"targetPath": "/out/two", "sourcePath": "/result"}} ]} ]})");
+}
+
 TEST_SUITE("runner") {
   TEST_CASE("steps run in order, tasks in parallel, each call carries a fresh requestId") {
     World w;
@@ -590,16 +605,7 @@ TEST_SUITE("runner") {
   TEST_CASE("a step's snapshot is the document from the previous write's reply: no GET between steps") {
     World w;
     FakeState state(w.http, "http://state:1/state/s1", J(R"({"message": "hi"})"));
-    w.disco.Add({"shared-state", "http://state:1", {"state"}});
-    w.a.SetScript([&](const json::Value& body, const std::string&) {
-      return Status(200, json::Object{{"result", *body.Find("text")}});
-    });
-    std::string id = w.Submit(R"({"sharedStateURL": "http://state:1/state/s1", "sharedState": {"out": {}},
-      "steps": [ {"tasks": [ {"tag": "a", "input": {"text": "first"},
-                              "storeResultAt": {"targetPath": "/out/one", "sourcePath": "/result"}} ]},
-                 {"tasks": [ {"tag": "a", "input": {"text": {"$fromState": "/out/one"}},
-                              "storeResultAt": {"targetPath": "/out/two", "sourcePath": "/result"}} ]} ]})");
-    CHECK(w.Run(id) == kCompleted);
+    CHECK(w.Run(SubmitCarryJob(w, "/out/one")) == kCompleted);
     // Step 1 starts from the seeding's reply, step 2 from step 1's PATCH reply.
     CHECK(w.http.CallsTo("GET", "http://state:1/state/s1").empty());
     CHECK(json::Dump(*state.content().Find("out")) == R"({"one":"first","two":"first"})");
@@ -608,17 +614,8 @@ TEST_SUITE("runner") {
   TEST_CASE("a result written on the conditional path makes the next step read the document") {
     World w;
     FakeState state(w.http, "http://state:1/state/s1", J(R"({"message": "hi"})"));
-    w.disco.Add({"shared-state", "http://state:1", {"state"}});
-    w.a.SetScript([&](const json::Value& body, const std::string&) {
-      return Status(200, json::Object{{"result", *body.Find("text")}});
-    });
     // /made/one needs its parent created: the conditional path (GET + If-Match).
-    std::string id = w.Submit(R"({"sharedStateURL": "http://state:1/state/s1", "sharedState": {"out": {}},
-      "steps": [ {"tasks": [ {"tag": "a", "input": {"text": "first"},
-                              "storeResultAt": {"targetPath": "/made/one", "sourcePath": "/result"}} ]},
-                 {"tasks": [ {"tag": "a", "input": {"text": {"$fromState": "/made/one"}},
-                              "storeResultAt": {"targetPath": "/out/two", "sourcePath": "/result"}} ]} ]})");
-    CHECK(w.Run(id) == kCompleted);
+    CHECK(w.Run(SubmitCarryJob(w, "/made/one")) == kCompleted);
     // One GET for the conditional write, one for step 2's snapshot.
     CHECK(w.http.CallsTo("GET", "http://state:1/state/s1").size() == 2);
     CHECK(json::Dump(*state.content().Find("out")->Find("two")) == R"("first")");
