@@ -248,6 +248,15 @@ class JobRunner::Execution {
   Coalescer<json::Value, Status> fast_writes_;
   std::atomic<int> open_calls_{0};
   std::vector<char> call_open_;
+  // Outcomes of a parallel step's tasks left to the step's end (see Settle).
+  struct Settled {
+    int task;
+    std::vector<NewEvent> events;
+  };
+  bool Settle(int task, std::vector<NewEvent>& events);
+  void RecordSettled(int step);
+  std::mutex settled_mu_;
+  std::vector<Settled> settled_;
   // Ends task's part in open_calls_ (once; a no-op outside a parallel step). ReleaseCall also
   // nudges a result PATCH held for it; the quiet form is for under the coalescer's lock.
   bool ReleaseCallQuiet(int task) {
@@ -563,6 +572,7 @@ void JobRunner::Execution::RunStep(int step, const json::Value& snapshot) {
   lock.unlock();
   open_calls_.store(0);
   call_open_.clear();
+  RecordSettled(step);
 }
 
 void JobRunner::Execution::RunTask(int step, int task, const json::Value& snapshot) {
@@ -904,12 +914,46 @@ void JobRunner::Execution::Succeed(int step, int task, const http_client::Respon
   events.push_back(MakeEvent("task_succeeded", {{"step", step}, {"task", task}, {"tag", t.Label()},
                                                 {"status", reply.status}, {"durationMs", duration},
                                                 {"attempts", row.attempts}, {"requestId", row.request_id}}));
-  if (auto s = Record([&](const auto& e, const auto& q) { return r_.store_.FinishTask(job_.id, row, e, q); },
-                      std::move(events));
-      !s) {
-    log::Logger("job-control").Error("cannot record a task outcome", {{"jobId", job_.id}, {"error", s.error().message}});
+  if (!Settle(task, events)) {
+    if (auto s = Record([&](const auto& e, const auto& q) { return r_.store_.FinishTask(job_.id, row, e, q); },
+                        std::move(events));
+        !s) {
+      log::Logger("job-control").Error("cannot record a task outcome", {{"jobId", job_.id}, {"error", s.error().message}});
+    }
   }
   if (r_.hooks_.task_finished) r_.hooks_.task_finished(static_cast<double>(duration) / 1000.0, true);
+}
+
+// A parallel step's task that succeeds when none of its step's calls is still running leaves its
+// record to the step's end, where RecordSettled commits the records of all such tasks at once:
+// they end together (their results shared a PATCH), so one commit serves them all, and the step
+// waits for it before the next one starts. A task that ends while others still run records at
+// once, so that it shows as soon as it is done.
+bool JobRunner::Execution::Settle(int task, std::vector<NewEvent>& events) {
+  if (static_cast<size_t>(task) >= call_open_.size() || open_calls_.load() > 0) return false;
+  std::lock_guard<std::mutex> lock(settled_mu_);
+  settled_.push_back(Settled{task, std::move(events)});
+  return true;
+}
+
+void JobRunner::Execution::RecordSettled(int step) {
+  std::vector<Settled> settled;
+  {
+    std::lock_guard<std::mutex> lock(settled_mu_);
+    settled.swap(settled_);
+  }
+  if (settled.empty()) return;
+  std::vector<const TaskRow*> rows;
+  std::vector<NewEvent> events;
+  for (Settled& one : settled) {
+    rows.push_back(&tasks_[step][one.task]);
+    for (NewEvent& e : one.events) events.push_back(std::move(e));
+  }
+  if (auto s = Record([&](const auto& e, const auto& q) { return r_.store_.FinishTasks(job_.id, rows, e, q); },
+                      std::move(events));
+      !s) {
+    log::Logger("job-control").Error("cannot record task outcomes", {{"jobId", job_.id}, {"error", s.error().message}});
+  }
 }
 
 void JobRunner::Execution::FailTask(int step, int task, const std::string& message, std::optional<int> http_status,

@@ -192,6 +192,10 @@ class Store {
   // events, if any, are appended in the same transaction (all or nothing is committed).
   Status FinishTask(const std::string& job_id, const TaskRow& row, const std::vector<NewEvent>& events = {},
                     const Queued& queued = {});
+  // Several outcomes at once (the tasks of a parallel step that ended together), in the order
+  // given (their completion_seq follow it), all or none.
+  Status FinishTasks(const std::string& job_id, const std::vector<const TaskRow*>& rows,
+                     const std::vector<NewEvent>& events = {}, const Queued& queued = {});
 
   // --- reverts
   Result<std::vector<RevertRow>> ListReverts(const std::string& job_id);
@@ -214,6 +218,8 @@ class Store {
   Result<JobRow> GetJobLocked(const std::string& id);
   Result<EventRow> AppendEventLocked(const std::string& job_id, int64_t at, const std::string& type,
                                      const json::Value& data);
+  // One task outcome, with the lock held and inside the caller's transaction.
+  Status FinishTaskLocked(const std::string& job_id, const TaskRow& row);
   // Runs `write` (a job or task update) and appends `events`, committed together through the
   // group commit: the writes of a job's parallel tasks and of concurrent jobs share commits.
   // Takes mu_ itself (in the group's leader); call without holding it.

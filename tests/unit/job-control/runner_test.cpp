@@ -557,6 +557,34 @@ TEST_SUITE("runner") {
     CHECK(std::count(types.begin(), types.end(), "state_written") == 3);
   }
 
+  TEST_CASE("the tasks of a parallel step that end together are recorded in one write") {
+    World w;
+    w.options.state_write_hold = std::chrono::seconds(10);
+    JobRunner runner{*w.store, w.events, w.directory, w.http, w.clock, w.pool, w.options};
+    FakeState state(w.http, "http://state:1/state/s1", J(R"({"out": {}})"));
+    w.disco.Add({"shared-state", "http://state:1", {"state"}});
+    std::string id = w.Submit(kThreeResults);
+    int64_t writes_before = w.store->GroupWrites();
+    RunControl control;
+    CHECK(runner.Run(id, control) == kCompleted);
+    // The job's start, its state document's record, the step's dispatch, the three outcomes.
+    CHECK(w.store->GroupWrites() - writes_before == 4);
+    auto tasks = w.Tasks(id);
+    REQUIRE(tasks.size() == 3);
+    std::vector<int64_t> seqs;
+    for (const auto& t : tasks) {
+      CHECK(t.status == kTaskSucceeded);
+      REQUIRE(t.completion_seq.has_value());
+      seqs.push_back(*t.completion_seq);
+    }
+    std::sort(seqs.begin(), seqs.end());
+    CHECK(seqs == std::vector<int64_t>{1, 2, 3});
+    // Each task's events, state_written then task_succeeded, before the job's end.
+    auto types = w.EventTypes(id);
+    CHECK(std::count(types.begin(), types.end(), "task_succeeded") == 3);
+    CHECK(types.back() == "job_ended");
+  }
+
   TEST_CASE("storeResultAt fast path: a slow call holds its step's other results no longer than the hold") {
     World w;
     w.options.state_write_hold = std::chrono::milliseconds(50);
