@@ -918,7 +918,8 @@ void JobRunner::Execution::Succeed(int step, int task, const http_client::Respon
     if (auto s = Record([&](const auto& e, const auto& q) { return r_.store_.FinishTask(job_.id, row, e, q); },
                         std::move(events));
         !s) {
-      log::Logger("job-control").Error("cannot record a task outcome", {{"jobId", job_.id}, {"error", s.error().message}});
+      log::Logger("job-control")
+          .Error("cannot record a task outcome", {{"jobId", job_.id}, {"error", s.error().message}});
     }
   }
   if (r_.hooks_.task_finished) r_.hooks_.task_finished(static_cast<double>(duration) / 1000.0, true);

@@ -498,24 +498,27 @@ Status Store::FinishTask(const std::string& job_id, const TaskRow& row, const st
 
 Status Store::FinishTasks(const std::string& job_id, const std::vector<const TaskRow*>& rows,
                           const std::vector<NewEvent>& events, const Queued& queued) {
-  return WriteWithEvents(job_id, events, [&]() -> Status {
-    for (const TaskRow* row : rows) {
-      if (Status s = FinishTaskLocked(job_id, *row); !s) return s;
-    }
-    return Ok();
-  }, queued);
+  return WriteWithEvents(
+      job_id, events,
+      [&]() -> Status {
+        for (const TaskRow* row : rows) {
+          if (Status s = FinishTaskLocked(job_id, *row); !s) return s;
+        }
+        return Ok();
+      },
+      queued);
 }
 
 Status Store::FinishTaskLocked(const std::string& job_id, const TaskRow& row) {
-  return Run(db_,
-               "UPDATE tasks SET status = ?, attempts = ?, sent = ?, http_status = ?, result = ?, error = ?, "
-               "service_url = COALESCE(?, service_url), finished_at = ?, started_at = COALESCE(started_at, ?), "
-               "completion_seq = (SELECT COALESCE(MAX(completion_seq), 0) + 1 FROM tasks WHERE job_id = ?) "
-               "WHERE job_id = ? AND step_index = ? AND task_index = ?",
-               {row.status, static_cast<int64_t>(row.attempts), static_cast<int64_t>(row.sent ? 1 : 0),
-                Opt(row.http_status), JsonOrNull(row.result), Text(row.error), Text(row.service_url),
-                Opt(row.finished_at), Opt(row.started_at), job_id, job_id, static_cast<int64_t>(row.step),
-                static_cast<int64_t>(row.task)});
+  return Run(
+      db_,
+      "UPDATE tasks SET status = ?, attempts = ?, sent = ?, http_status = ?, result = ?, error = ?, "
+      "service_url = COALESCE(?, service_url), finished_at = ?, started_at = COALESCE(started_at, ?), "
+      "completion_seq = (SELECT COALESCE(MAX(completion_seq), 0) + 1 FROM tasks WHERE job_id = ?) "
+      "WHERE job_id = ? AND step_index = ? AND task_index = ?",
+      {row.status, static_cast<int64_t>(row.attempts), static_cast<int64_t>(row.sent ? 1 : 0), Opt(row.http_status),
+       JsonOrNull(row.result), Text(row.error), Text(row.service_url), Opt(row.finished_at), Opt(row.started_at),
+       job_id, job_id, static_cast<int64_t>(row.step), static_cast<int64_t>(row.task)});
 }
 
 Status Store::WriteWithEvents(const std::string& job_id, const std::vector<NewEvent>& events,

@@ -217,7 +217,8 @@ Result<double> RunDirectJob(const JobsOptions& o, http_client::Client& client, F
   auto start = Clock::now();
   auto check = [&](const Result<http_client::Response>& r, const char* what) -> Status {
     if (!r) return r.error();
-    if (!r->ok()) return Internal(name + ": " + what + ": HTTP " + std::to_string(r->status) + " " + r->body.substr(0, 300));
+    if (!r->ok())
+      return Internal(name + ": " + what + ": HTTP " + std::to_string(r->status) + " " + r->body.substr(0, 300));
     return Ok();
   };
   http_client::Request seed;
@@ -264,8 +265,8 @@ Result<double> RunDirectJob(const JobsOptions& o, http_client::Client& client, F
         }
         id = stored->AsString();
       }
-      json::Object message{{"command", steps[step]}, {"resource", "person"}, {"id", id},
-                           {"requestId", NewTimeOrderedUuid()}};
+      json::Object message{
+          {"command", steps[step]}, {"resource", "person"}, {"id", id}, {"requestId", NewTimeOrderedUuid()}};
       if (step == 1) message.Set("payload", json::Object{{"status", "active"}});
       if (step == 2) message.Set("payload", json::Object{{"givenName", name}});
       calls.push_back([&, k, body = json::Value(std::move(message))] {
@@ -274,8 +275,11 @@ Result<double> RunDirectJob(const JobsOptions& o, http_client::Client& client, F
         if (s) {
           auto parsed = json::Parse(reply->body);
           const json::Value* result = parsed ? parsed->Find("result") : nullptr;
-          if (result == nullptr) s = Internal(name + ": the engine's reply has no result");
-          else results[static_cast<size_t>(k)] = *result;
+          if (result == nullptr) {
+            s = Internal(name + ": the engine's reply has no result");
+          } else {
+            results[static_cast<size_t>(k)] = *result;
+          }
         }
         outcomes[static_cast<size_t>(k)] = s;
       });

@@ -113,11 +113,15 @@ std::string SubmitCarryJob(World& w, const std::string& first_target) {
   w.a.SetScript([](const json::Value& body, const std::string&) {
     return Status(200, json::Object{{"result", *body.Find("text")}});
   });
-  return w.Submit(R"({"sharedStateURL": "http://state:1/state/s1", "sharedState": {"out": {}},
+  std::string job = R"({"sharedStateURL": "http://state:1/state/s1", "sharedState": {"out": {}},
     "steps": [ {"tasks": [ {"tag": "a", "input": {"text": "first"},
-                            "storeResultAt": {"targetPath": ")" + first_target + R"(", "sourcePath": "/result"}} ]},
-               {"tasks": [ {"tag": "a", "input": {"text": {"$fromState": ")" + first_target + R"("}},
-                            "storeResultAt": {"targetPath": "/out/two", "sourcePath": "/result"}} ]} ]})");
+                            "storeResultAt": {"targetPath": "FIRST", "sourcePath": "/result"}} ]},
+               {"tasks": [ {"tag": "a", "input": {"text": {"$fromState": "FIRST"}},
+                            "storeResultAt": {"targetPath": "/out/two", "sourcePath": "/result"}} ]} ]})";
+  for (size_t at = job.find("FIRST"); at != std::string::npos; at = job.find("FIRST", at)) {
+    job.replace(at, 5, first_target);
+  }
+  return w.Submit(job);
 }
 
 TEST_SUITE("runner") {
