@@ -199,7 +199,7 @@ std::string Mark(const std::string& status, const Style& style) {
   return Paint(mark, ColorOf(status), style);
 }
 
-std::string ShortId(const std::string& id) { return id.substr(0, 8); }
+std::string ShortId(const std::string& id) { return id.size() > 8 ? id.substr(id.size() - 8) : id; }
 
 std::string TaskName(const JobView& view, int step, int task) {
   std::string label;

@@ -46,7 +46,9 @@ std::string Truncate(const std::string& s, int width);
 // The mark of a task or step status (✓ ✗ ↺ … · –), plain words when !style.marks.
 std::string Mark(const std::string& status, const Style& style);
 
-// Short job id for headers: the first 8 characters.
+// Short job id for headers: the last 8 characters. Job ids are UUID v7, whose first characters
+// are the time of submission (jobs submitted in the same minute would share them); the last ones
+// are random.
 std::string ShortId(const std::string& id);
 
 }  // namespace csp::job_runner

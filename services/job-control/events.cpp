@@ -42,8 +42,12 @@ void EventLog::Watch(const std::string& job_id, int64_t after, std::chrono::mill
   bool have = events && !events->empty();
   bool ended = false;
   if (!have && wait.count() > 0) {
+    if (between_looks_) between_looks_();
     auto job = store_.GetJob(job_id);
     ended = !job || IsTerminalStatus(job->status);
+    // The job may have ended between the two looks; its job_ended event is committed with its
+    // end, so looking again now finds it.
+    if (ended && job) events = store_.ListEvents(job_id, after, kMaxEventsPerReply);
   }
   if (have || ended || wait.count() <= 0 || !events) {
     callback(events ? std::move(*events) : std::vector<EventRow>{});

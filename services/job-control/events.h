@@ -52,6 +52,10 @@ class EventLog {
 
   size_t parked() const;
 
+  // For tests: called in Watch between its first look at the events and its look at the job, the
+  // window in which a job can end unseen.
+  void set_between_looks(std::function<void()> fn) { between_looks_ = std::move(fn); }
+
  private:
   struct Watcher {
     int64_t after;
@@ -63,6 +67,7 @@ class EventLog {
   void Answer(const std::string& job_id, Watcher w);
 
   Store& store_;
+  std::function<void()> between_looks_;
   const Clock& clock_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

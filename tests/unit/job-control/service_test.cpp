@@ -283,6 +283,22 @@ TEST_SUITE("service") {
     CHECK(answered);
   }
 
+  TEST_CASE("events: a wait that finds the job ended gets its job_ended event, even when the end came after its first look") {
+    Service s;
+    std::string id = Str(s.Body(s.Call(http::Method::kPost, "/jobs", kJob)), "jobId");
+    // The job ends right after the watcher has found no event after seq 1 (job_accepted).
+    s.events.set_between_looks([&] { REQUIRE(s.store->FinishJob(id, kCancelled, 2, json::Value()).ok()); });
+    std::vector<EventRow> got;
+    bool answered = false;
+    s.events.Watch(id, 1, std::chrono::minutes(1), [&](std::vector<EventRow> e) {
+      got = std::move(e);
+      answered = true;
+    });
+    CHECK(answered);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].type == "job_ended");
+  }
+
   TEST_CASE("GET /filter, GET /forms, GET /") {
     Service s;
     s.Call(http::Method::kPost, "/jobs", kJob);

@@ -70,7 +70,11 @@ TEST_SUITE("job-runner events") {
 
   TEST_CASE("one plain line per event") {
     JobView v = TwoSteps();
-    CHECK(Line(v, R"({"seq":1,"type":"job_accepted","name":"demo"})") == "job 3f0c2a9e accepted ('demo')");
+    CHECK(Line(v, R"({"seq":1,"type":"job_accepted","name":"demo"})") == "job 2d3e4f50 accepted ('demo')");
+    // Two jobs submitted in the same millisecond: their time-ordered ids share their first
+    // characters, not their short form.
+    CHECK(ShortId("01a24919-74a2-787e-ae4f-561acd9c43db") == "cd9c43db");
+    CHECK(ShortId("01a24919-74a2-7d2c-9c7f-3fd7ab19e321") == "ab19e321");
     CHECK(Line(v, R"({"seq":2,"type":"job_started"})") == "job started");
     CHECK(Line(v, R"({"seq":3,"type":"step_started","step":0,"name":"first"})") == "step 1 'first' started");
     CHECK(Line(v, R"({"seq":4,"type":"task_dispatched","step":0,"task":0,"tag":"uppercase",
@@ -156,7 +160,7 @@ TEST_SUITE("job-runner tree and summary") {
 
     Style style;
     auto lines = RenderTree(v, 0, style);
-    CHECK(lines[0] == "job demo  3f0c2a9e  completed  1.3s");
+    CHECK(lines[0] == "job demo  2d3e4f50  completed  1.3s");
     CHECK(lines[1] == "  ✓ step 1 first  22ms");
     CHECK(lines[2] == "      ✓ uppercase#0      127.0.0.1:4100  200  1 attempt  12ms");
     CHECK(lines[5] == "      ✓ person#0 create                  201  3 attempts  20ms");
