@@ -283,7 +283,7 @@ TEST_SUITE("service") {
     CHECK(answered);
   }
 
-  TEST_CASE("events: a wait that finds the job ended gets its job_ended event, even when the end came after its first look") {
+  TEST_CASE("events: a wait that finds the job ended gets job_ended, even if the end came after its first look") {
     Service s;
     std::string id = Str(s.Body(s.Call(http::Method::kPost, "/jobs", kJob)), "jobId");
     // The job ends right after the watcher has found no event after seq 1 (job_accepted).
