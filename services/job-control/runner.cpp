@@ -896,13 +896,12 @@ void JobRunner::Execution::Succeed(int step, int task, const http_client::Respon
   TaskRow& row = tasks_[step][task];
   json::Value result = ReplyValue(reply.status, reply.MediaType(), reply.body);
   std::vector<NewEvent> events;
-  if (t.store.empty()) ReleaseCall(task);
-  if (!t.store.empty()) {
-    if (auto s = WriteState(t, reply.status, result, step, task, events); !s) {
-      if (ctl_.stop_requested()) return;  // stays dispatched: resumed, the repeat replays the reply
-      row.result = std::move(result);
-      return FailTask(step, task, s.error().message, reply.status, true);
-    }
+  if (t.store.empty()) {
+    ReleaseCall(task);  // no result to write: no PATCH should wait for this task
+  } else if (auto s = WriteState(t, reply.status, result, step, task, events); !s) {
+    if (ctl_.stop_requested()) return;  // stays dispatched: resumed, the repeat replays the reply
+    row.result = std::move(result);
+    return FailTask(step, task, s.error().message, reply.status, true);
   }
   row.status = kTaskSucceeded;
   row.http_status = reply.status;

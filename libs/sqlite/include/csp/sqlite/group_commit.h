@@ -3,8 +3,9 @@
 //
 // Each Write runs its work and returns only once that work is committed, exactly as if it had
 // its own BEGIN ... COMMIT; but while one batch is committing, the writes that arrive queue up,
-// and the next caller to run (the "leader") executes all of them, each inside its own SAVEPOINT,
-// and commits them together. N concurrent writers then pay for one commit (one set of WAL page
+// and the caller leading the commits (the "leader") executes all of them next, each inside its
+// own SAVEPOINT, and commits them together; after a few batches it hands the lead to the first
+// waiting writer. N concurrent writers then pay for one commit (one set of WAL page
 // writes) instead of N, and a lone writer pays what it did before.
 //
 //   std::mutex mu;                       // the lock every user of db already takes
