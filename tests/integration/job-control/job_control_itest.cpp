@@ -308,6 +308,19 @@ TEST_SUITE("job_control_itest") {
     CHECK(p.Get(p.jc() + "/jobs").body.AsArray().size() == 1);
   }
 
+  TEST_CASE("bad flags exit 2 with one line naming the flag") {
+    for (std::vector<std::string> flags : {std::vector<std::string>{"--state-write-hold", "2s"},
+                                           std::vector<std::string>{"--state-write-hold", "soon"},
+                                           std::vector<std::string>{"--workers", "0"}}) {
+      std::vector<std::string> argv = {Binary("job-control"), "--port", "0", "--data-dir", ":memory:"};
+      argv.insert(argv.end(), flags.begin(), flags.end());
+      auto bad = test::RunCommand(argv);
+      INFO(flags[0] << " " << flags[1] << ": " << bad.err);
+      CHECK(bad.exit_code == 2);
+      CHECK(bad.err.find(flags[0]) != std::string::npos);
+    }
+  }
+
   TEST_CASE("validation, 404s, forms, events and metrics over HTTP") {
     Platform p;
     p.StartDiscovery();
