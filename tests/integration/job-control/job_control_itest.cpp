@@ -309,9 +309,9 @@ TEST_SUITE("job_control_itest") {
   }
 
   TEST_CASE("bad flags exit 2 with one line naming the flag") {
-    for (std::vector<std::string> flags : {std::vector<std::string>{"--state-write-hold", "2s"},
-                                           std::vector<std::string>{"--state-write-hold", "soon"},
-                                           std::vector<std::string>{"--workers", "0"}}) {
+    for (std::vector<std::string> flags :
+         {std::vector<std::string>{"--state-write-hold", "2s"}, std::vector<std::string>{"--state-write-hold", "soon"},
+          std::vector<std::string>{"--workers", "0"}}) {
       std::vector<std::string> argv = {Binary("job-control"), "--port", "0", "--data-dir", ":memory:"};
       argv.insert(argv.end(), flags.begin(), flags.end());
       auto bad = test::RunCommand(argv);
