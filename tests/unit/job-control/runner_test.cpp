@@ -105,25 +105,6 @@ constexpr const char* kThreeResults = R"({"sharedStateURL": "http://state:1/stat
                          {"tag": "b", "storeResultAt": {"targetPath": "/out/b", "sourcePath": "/result"}},
                          {"tag": "c", "storeResultAt": {"targetPath": "/out/c", "sourcePath": "/result"}} ]} ]})";
 
-// Two one-task steps on engine "a", which answers with its input's text, against the document
-// http://state:1/state/s1 (seeded with {"out": {}}): step 1 stores "first" at first_target, step 2
-// reads it back ($fromState) and stores it at /out/two.
-std::string SubmitCarryJob(World& w, const std::string& first_target) {
-  w.disco.Add({"shared-state", "http://state:1", {"state"}});
-  w.a.SetScript([](const json::Value& body, const std::string&) {
-    return Status(200, json::Object{{"result", *body.Find("text")}});
-  });
-  std::string job = R"({"sharedStateURL": "http://state:1/state/s1", "sharedState": {"out": {}},
-    "steps": [ {"tasks": [ {"tag": "a", "input": {"text": "first"},
-                            "storeResultAt": {"targetPath": "FIRST", "sourcePath": "/result"}} ]},
-               {"tasks": [ {"tag": "a", "input": {"text": {"$fromState": "FIRST"}},
-                            "storeResultAt": {"targetPath": "/out/two", "sourcePath": "/result"}} ]} ]})";
-  for (size_t at = job.find("FIRST"); at != std::string::npos; at = job.find("FIRST", at)) {
-    job.replace(at, 5, first_target);
-  }
-  return w.Submit(job);
-}
-
 TEST_SUITE("runner") {
   TEST_CASE("steps run in order, tasks in parallel, each call carries a fresh requestId") {
     World w;
@@ -637,7 +618,16 @@ TEST_SUITE("runner") {
   TEST_CASE("a step's snapshot is the document from the previous write's reply: no GET between steps") {
     World w;
     FakeState state(w.http, "http://state:1/state/s1", J(R"({"message": "hi"})"));
-    CHECK(w.Run(SubmitCarryJob(w, "/out/one")) == kCompleted);
+    w.disco.Add({"shared-state", "http://state:1", {"state"}});
+    w.a.SetScript([](const json::Value& body, const std::string&) {
+      return Status(200, json::Object{{"result", *body.Find("text")}});
+    });
+    std::string id = w.Submit(R"({"sharedStateURL": "http://state:1/state/s1", "sharedState": {"out": {}},
+      "steps": [ {"tasks": [ {"tag": "a", "input": {"text": "first"},
+                              "storeResultAt": {"targetPath": "/out/one", "sourcePath": "/result"}} ]},
+                 {"tasks": [ {"tag": "a", "input": {"text": {"$fromState": "/out/one"}},
+                              "storeResultAt": {"targetPath": "/out/two", "sourcePath": "/result"}} ]} ]})");
+    CHECK(w.Run(id) == kCompleted);
     // Step 1 starts from the seeding's reply, step 2 from step 1's PATCH reply.
     CHECK(w.http.CallsTo("GET", "http://state:1/state/s1").empty());
     CHECK(json::Dump(*state.content().Find("out")) == R"({"one":"first","two":"first"})");
@@ -646,11 +636,30 @@ TEST_SUITE("runner") {
   TEST_CASE("a result written on the conditional path makes the next step read the document") {
     World w;
     FakeState state(w.http, "http://state:1/state/s1", J(R"({"message": "hi"})"));
-    // /made/one needs its parent created: the conditional path (GET + If-Match).
-    CHECK(w.Run(SubmitCarryJob(w, "/made/one")) == kCompleted);
-    // One GET for the conditional write, one for step 2's snapshot.
+    w.disco.Add({"shared-state", "http://state:1", {"state"}});
+    auto echo = [](const json::Value& body, const std::string&) {
+      const json::Value* text = body.Find("text");
+      return Status(200, json::Object{{"result", text != nullptr ? *text : json::Value("missing")}});
+    };
+    w.a.SetScript(echo);
+    // b answers only once a's result PATCH has gone out, so that its own write, on the conditional
+    // path (/made needs creating), lands after it: that PATCH's reply does not hold it.
+    w.b.SetScript([&](const json::Value& body, const std::string& endpoint) {
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (state.json_patches() == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+      return echo(body, endpoint);
+    });
+    std::string id = w.Submit(R"({"sharedStateURL": "http://state:1/state/s1", "sharedState": {"out": {}},
+      "steps": [ {"tasks": [ {"tag": "a", "input": {"text": "first"},
+                              "storeResultAt": {"targetPath": "/out/one", "sourcePath": "/result"}},
+                             {"tag": "b", "input": {"text": "second"},
+                              "storeResultAt": {"targetPath": "/made/two", "sourcePath": "/result"}} ]},
+                 {"tasks": [ {"tag": "a", "input": {"text": {"$fromState": "/made/two"}},
+                              "storeResultAt": {"targetPath": "/out/three", "sourcePath": "/result"}} ]} ]})");
+    CHECK(w.Run(id) == kCompleted);
+    CHECK(json::Dump(*state.content().Find("out")->Find("three")) == R"("second")");
+    // One GET for b's conditional write, one for step 2's snapshot.
     CHECK(w.http.CallsTo("GET", "http://state:1/state/s1").size() == 2);
-    CHECK(json::Dump(*state.content().Find("out")->Find("two")) == R"("first")");
   }
 
   TEST_CASE("storeResultAt fast path: parents in the step's snapshot - unconditional PATCHes, no GET") {
