@@ -105,6 +105,36 @@ constexpr const char* kThreeResults = R"({"sharedStateURL": "http://state:1/stat
                          {"tag": "b", "storeResultAt": {"targetPath": "/out/b", "sourcePath": "/result"}},
                          {"tag": "c", "storeResultAt": {"targetPath": "/out/c", "sourcePath": "/result"}} ]} ]})";
 
+// kThreeResults on a runner whose result writes wait up to `hold` for the rest of their step,
+// against the fake document http://state:1/state/s1 ({"out": {}}). Scripts may be set on the
+// engines before Run().
+struct HeldWrites {
+  explicit HeldWrites(std::chrono::milliseconds hold) : runner(MakeRunner(w, hold)) {}
+
+  // Submits and runs the job: its end status, and how long the run took.
+  std::string Run() {
+    id = w.Submit(kThreeResults);
+    RunControl control;
+    auto start = std::chrono::steady_clock::now();
+    std::string status = runner.Run(id, control);
+    took = std::chrono::steady_clock::now() - start;
+    return status;
+  }
+  std::vector<http_client::Request> Patches() const { return w.http.CallsTo("PATCH", "http://state:1/state/s1"); }
+
+  static JobRunner MakeRunner(World& w, std::chrono::milliseconds hold) {
+    w.options.state_write_hold = hold;
+    w.disco.Add({"shared-state", "http://state:1", {"state"}});
+    return JobRunner{*w.store, w.events, w.directory, w.http, w.clock, w.pool, w.options};
+  }
+
+  World w;
+  JobRunner runner;
+  FakeState state{w.http, "http://state:1/state/s1", J(R"({"out": {}})")};
+  std::string id;
+  std::chrono::steady_clock::duration took{};
+};
+
 TEST_SUITE("runner") {
   TEST_CASE("steps run in order, tasks in parallel, each call carries a fresh requestId") {
     World w;
@@ -524,37 +554,24 @@ TEST_SUITE("runner") {
   }
 
   TEST_CASE("storeResultAt fast path: the results of a parallel step's calls that end together share one PATCH") {
-    World w;
-    w.options.state_write_hold = std::chrono::seconds(10);  // only the calls' ends release it
-    JobRunner runner{*w.store, w.events, w.directory, w.http, w.clock, w.pool, w.options};
-    FakeState state(w.http, "http://state:1/state/s1", J(R"({"out": {}})"));
-    w.disco.Add({"shared-state", "http://state:1", {"state"}});
-    std::string id = w.Submit(kThreeResults);
-    RunControl control;
-    auto start = std::chrono::steady_clock::now();
-    CHECK(runner.Run(id, control) == kCompleted);
-    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
-    auto patches = w.http.CallsTo("PATCH", "http://state:1/state/s1");
+    HeldWrites h(std::chrono::seconds(10));  // only the calls' ends release it
+    CHECK(h.Run() == kCompleted);
+    CHECK(h.took < std::chrono::seconds(5));
+    auto patches = h.Patches();
     REQUIRE(patches.size() == 1);
     CHECK(J(patches[0].body).AsArray().size() == 3);
-    for (const char* key : {"a", "b", "c"}) CHECK(state.content().Find("out")->Find(key) != nullptr);
-    auto types = w.EventTypes(id);
+    for (const char* key : {"a", "b", "c"}) CHECK(h.state.content().Find("out")->Find(key) != nullptr);
+    auto types = h.w.EventTypes(h.id);
     CHECK(std::count(types.begin(), types.end(), "state_written") == 3);
   }
 
   TEST_CASE("the tasks of a parallel step that end together are recorded in one write") {
-    World w;
-    w.options.state_write_hold = std::chrono::seconds(10);
-    JobRunner runner{*w.store, w.events, w.directory, w.http, w.clock, w.pool, w.options};
-    FakeState state(w.http, "http://state:1/state/s1", J(R"({"out": {}})"));
-    w.disco.Add({"shared-state", "http://state:1", {"state"}});
-    std::string id = w.Submit(kThreeResults);
-    int64_t writes_before = w.store->GroupWrites();
-    RunControl control;
-    CHECK(runner.Run(id, control) == kCompleted);
+    HeldWrites h(std::chrono::seconds(10));
+    int64_t writes_before = h.w.store->GroupWrites();
+    CHECK(h.Run() == kCompleted);
     // The job's start, its state document's record, the step's dispatch, the three outcomes.
-    CHECK(w.store->GroupWrites() - writes_before == 4);
-    auto tasks = w.Tasks(id);
+    CHECK(h.w.store->GroupWrites() - writes_before == 4);
+    auto tasks = h.w.Tasks(h.id);
     REQUIRE(tasks.size() == 3);
     std::vector<int64_t> seqs;
     for (const auto& t : tasks) {
@@ -565,54 +582,41 @@ TEST_SUITE("runner") {
     std::sort(seqs.begin(), seqs.end());
     CHECK(seqs == std::vector<int64_t>{1, 2, 3});
     // Each task's events, state_written then task_succeeded, before the job's end.
-    auto types = w.EventTypes(id);
+    auto types = h.w.EventTypes(h.id);
     CHECK(std::count(types.begin(), types.end(), "task_succeeded") == 3);
     CHECK(types.back() == "job_ended");
   }
 
   TEST_CASE("storeResultAt fast path: a slow call holds its step's other results no longer than the hold") {
-    World w;
-    w.options.state_write_hold = std::chrono::milliseconds(50);
-    JobRunner runner{*w.store, w.events, w.directory, w.http, w.clock, w.pool, w.options};
-    FakeState state(w.http, "http://state:1/state/s1", J(R"({"out": {}})"));
-    w.disco.Add({"shared-state", "http://state:1", {"state"}});
+    HeldWrites h(std::chrono::milliseconds(50));
     // c answers only once a PATCH has gone out: a and b's results must not wait for it.
-    w.c.SetScript([&](const json::Value&, const std::string&) {
+    h.w.c.SetScript([&](const json::Value&, const std::string&) {
       auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-      while (state.json_patches() == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+      while (h.state.json_patches() == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
       return Status(200, J(R"({"result": "late"})"));
     });
-    std::string id = w.Submit(kThreeResults);
-    RunControl control;
-    CHECK(runner.Run(id, control) == kCompleted);
-    auto patches = w.http.CallsTo("PATCH", "http://state:1/state/s1");
+    CHECK(h.Run() == kCompleted);
+    auto patches = h.Patches();
     REQUIRE(patches.size() == 2);
     CHECK(J(patches[0].body).AsArray().size() == 2);
     CHECK(J(patches[1].body).AsArray().size() == 1);
-    CHECK(json::Dump(*state.content().Find("out")->Find("c")) == R"("late")");
+    CHECK(json::Dump(*h.state.content().Find("out")->Find("c")) == R"("late")");
   }
 
   TEST_CASE("storeResultAt fast path: a call that fails does not hold its step's other results") {
-    World w;
-    w.options.state_write_hold = std::chrono::seconds(10);
-    JobRunner runner{*w.store, w.events, w.directory, w.http, w.clock, w.pool, w.options};
-    FakeState state(w.http, "http://state:1/state/s1", J(R"({"out": {}})"));
-    w.disco.Add({"shared-state", "http://state:1", {"state"}});
-    w.b.SetScript([&](const json::Value&, const std::string& path) {
+    HeldWrites h(std::chrono::seconds(10));
+    h.w.b.SetScript([&](const json::Value&, const std::string& path) {
       if (path.find("revert") != std::string::npos) return Status(200, J(R"({"status": "noop"})"));
       return Status(400, J(R"({"error": "no such person"})"));
     });
-    std::string id = w.Submit(kThreeResults);
-    RunControl control;
-    auto start = std::chrono::steady_clock::now();
-    CHECK(runner.Run(id, control) == kFailed);
-    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
-    auto patches = w.http.CallsTo("PATCH", "http://state:1/state/s1");
+    CHECK(h.Run() == kFailed);
+    CHECK(h.took < std::chrono::seconds(5));
+    auto patches = h.Patches();
     REQUIRE(patches.size() == 1);
     CHECK(J(patches[0].body).AsArray().size() == 2);
-    CHECK(state.content().Find("out")->Find("a") != nullptr);
-    CHECK(state.content().Find("out")->Find("c") != nullptr);
-    CHECK(state.content().Find("out")->Find("b") == nullptr);
+    CHECK(h.state.content().Find("out")->Find("a") != nullptr);
+    CHECK(h.state.content().Find("out")->Find("c") != nullptr);
+    CHECK(h.state.content().Find("out")->Find("b") == nullptr);
   }
 
   TEST_CASE("a step's snapshot is the document from the previous write's reply: no GET between steps") {
