@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "csp/clients/state.h"
 #include "csp/core/id.h"
 #include "csp/json/json.h"
 #include "flags.h"
@@ -221,35 +222,30 @@ Result<double> RunDirectJob(const JobsOptions& o, http_client::Client& client, F
       return Internal(name + ": " + what + ": HTTP " + std::to_string(r->status) + " " + r->body.substr(0, 300));
     return Ok();
   };
-  http_client::Request seed;
-  seed.method = "PATCH";
-  seed.url = doc_url;
-  seed.timeout = o.timeout;
-  seed.body = json::Dump(json::Object{
-      {"op", "merge"},
-      {"value", json::Object{{"read", json::Object{}}, {"status", json::Object{}}, {"update", json::Object{}}}}});
-  // Like job-control, each step starts from the document the previous write's reply carries
-  // ({"state": {"content": …}}), and reads it with a GET only when the reply has none.
-  auto carried = [](const http_client::Response& reply) -> std::optional<json::Value> {
-    auto body = json::Parse(reply.body);
-    const json::Value* state = body ? body->Find("state") : nullptr;
-    const json::Value* content = state != nullptr ? state->Find("content") : nullptr;
-    if (content == nullptr || !content->IsObject()) return std::nullopt;
-    return *content;
+  // The job's own shared-state exchanges go through job-control's client. Like job-control, each
+  // step starts from the document the previous write's reply carries, and reads it with a GET
+  // only when the reply has none.
+  clients::StateClient state(client, o.timeout);
+  auto carried = [](json::Value document) -> std::optional<json::Value> {
+    if (!document.IsObject()) return std::nullopt;
+    return document;
   };
-  auto seeded = client.Send(seed);
-  if (Status s = check(seeded, "seed"); !s) return s.error();
-  std::optional<json::Value> snapshot = carried(*seeded);
+  json::Value seeded;
+  if (Status s = state.Merge(
+          doc_url, json::Object{{"read", json::Object{}}, {"status", json::Object{}}, {"update", json::Object{}}},
+          &seeded);
+      !s) {
+    return s.error();
+  }
+  std::optional<json::Value> snapshot = carried(std::move(seeded));
 
   const char* steps[kSteps] = {"read", "status", "update"};
   const char* sources[kSteps] = {nullptr, "read", "status"};
   for (int step = 0; step < kSteps; ++step) {
     if (!snapshot) {
-      auto doc = client.Get(doc_url, o.timeout);
-      if (Status s = check(doc, "read state"); !s) return s.error();
-      auto parsed = json::Parse(doc->body);
-      if (!parsed) return parsed.error();
-      snapshot = std::move(*parsed);
+      auto doc = state.Get(doc_url);
+      if (!doc) return doc.error();
+      snapshot = std::move(doc->content);
     }
     std::vector<json::Value> results(static_cast<size_t>(o.width));
     std::vector<Status> outcomes(static_cast<size_t>(o.width), Ok());
@@ -292,14 +288,9 @@ Result<double> RunDirectJob(const JobsOptions& o, http_client::Client& client, F
                                  {"path", std::string("/") + steps[step] + "/" + std::to_string(k)},
                                  {"value", std::move(results[static_cast<size_t>(k)])}});
     }
-    http_client::Request write;
-    write.method = "PATCH";
-    write.url = doc_url;
-    write.timeout = o.timeout;
-    write.body = json::Dump(json::Value(std::move(ops)));
-    auto written = client.Send(write);
-    if (Status s = check(written, "write results"); !s) return s.error();
-    snapshot = carried(*written);
+    json::Value written;
+    if (auto w = state.ApplyPatch(doc_url, json::Value(std::move(ops)), "", &written); !w) return w.error();
+    snapshot = carried(std::move(written));
   }
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
